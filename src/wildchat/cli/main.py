@@ -1,0 +1,45 @@
+"""Entry point of the ``wildchat`` command.
+
+Commands are registered here and implemented in their own modules, which
+import their heavy dependencies inside the command body so that
+``wildchat --help`` stays fast and works with only the core installed.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from wildchat import __version__
+from wildchat.cli import analyze, convert, curate, serve
+
+app = typer.Typer(
+    name="wildchat",
+    help="Collect, curate, analyse and publish real-world chatbot conversations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wildchat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """wildchat: your own WildChat, from consent form to published dataset."""
+
+
+app.command("serve")(serve.serve)
+app.command("export-logs")(serve.export_logs)
+app.command("curate")(curate.curate)
+app.command("analyze")(analyze.analyze)
+app.command("convert")(convert.convert)
+
+
+def main() -> None:
+    app()
