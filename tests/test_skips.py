@@ -1,0 +1,36 @@
+"""Skip accounting adds up across workers and keeps bounded examples."""
+
+from __future__ import annotations
+
+from wildchat.skips import MAX_EXAMPLES, SkipReport
+
+
+def test_skip_counts_and_examples_with_location() -> None:
+    rep = SkipReport(read=3)
+    rep.skip("bad_json", "invalid JSON", source="a.jsonl", line=2)
+    rep.skip("bad_json", "invalid JSON", source="a.jsonl", line=9)
+    rep.skip("bad_role", "messages[0].role")
+    assert rep.n_skipped == 3
+    assert rep.skipped["bad_json"] == 2
+    assert rep.examples["bad_json"] == ["a.jsonl:2: invalid JSON", "a.jsonl:9: invalid JSON"]
+    assert rep.examples["bad_role"] == ["<input>: messages[0].role"]
+    d = rep.to_dict()
+    assert d["skipped"] == 3 and d["skipped_by_reason"] == {"bad_json": 2, "bad_role": 1}
+
+
+def test_merge_sums_counts_and_caps_examples() -> None:
+    a, b = SkipReport(read=10, written=8), SkipReport(read=5, written=5)
+    for i in range(MAX_EXAMPLES):
+        a.skip("x", "m", line=i)
+        b.skip("x", "m", line=100 + i)
+    a.merge(b)
+    assert (a.read, a.written, a.skipped["x"]) == (15, 13, 2 * MAX_EXAMPLES)
+    assert len(a.examples["x"]) == MAX_EXAMPLES
+
+
+def test_summary_mentions_every_reason() -> None:
+    rep = SkipReport(read=2, written=1)
+    rep.skip("missing_field", "timestamp: required", source="f", line=1)
+    text = rep.summary()
+    assert "read 2, wrote 1, skipped 1" in text
+    assert "missing_field: 1" in text and "f:1" in text
