@@ -50,7 +50,8 @@ def test_release_schema_types_match_the_hub_layout() -> None:
     assert turn_fields["jailbreak_match"] == pa.string()
     moderation = schema.field("openai_moderation").type.value_type
     categories = moderation.field("categories").type
-    assert [categories.field(i).name for i in range(categories.num_fields)] == list(OPENAI_MODERATION_CATEGORIES)
+    category_names = [categories.field(i).name for i in range(categories.num_fields)]
+    assert category_names == list(OPENAI_MODERATION_CATEGORIES)
     assert moderation.field("category_scores").type.field("sexual/minors").type == pa.float64()
     detox = schema.field("detoxify_moderation").type.value_type
     assert sorted(detox.field(i).name for i in range(detox.num_fields)) == sorted(DETOXIFY_LABELS)
@@ -68,11 +69,13 @@ def _conversation() -> Conversation:
                  jailbreak=False),
             Turn(content="hello", role="assistant", language="English", toxic=False, redacted=False,
                  turn_identifier=7, timestamp=ts),
-        ],  # fmt: skip
+        ],
         turn=1,
         language="English",
-        openai_moderation=[Moderation(categories={"hate": False}, category_scores={"hate": 0.01}, flagged=False)]
-        * 2,
+        openai_moderation=[
+            Moderation(categories={"hate": False}, category_scores={"hate": 0.01}, flagged=False),
+            Moderation(categories={"hate": False}, category_scores={"hate": 0.02}, flagged=False),
+        ],
         detoxify_moderation=[DetoxifyScores(toxicity=0.02), DetoxifyScores(toxicity=0.001)],
         toxic=False,
         redacted=False,
@@ -149,7 +152,10 @@ def test_raw_log_round_trips_through_parquet_schema() -> None:
         (_raw(messages=[]), "bad_type"),
         (_raw(messages=[{"role": "robot", "content": "x"}]), "bad_role"),
         (_raw(messages=[{"role": "user", "content": 5}]), "bad_type"),
-        (_raw(messages=[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]), "bad_role"),
+        (
+            _raw(messages=[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]),
+            "bad_role",
+        ),
         (_raw(response=3), "bad_type"),
         (_raw(headers={"user-agent": 1}), "bad_type"),
         (_raw(consent={"id": "x"}), "missing_field"),
@@ -176,6 +182,7 @@ def test_parse_timestamp_accepts_epoch_z_and_offsets() -> None:
     assert parse_timestamp(1_700_000_000.0) == expected
     assert parse_timestamp("2023-11-14T22:13:20Z") == expected
     assert parse_timestamp("2023-11-14T23:13:20+01:00") == expected
-    assert parse_timestamp(datetime(2023, 11, 14, 17, 13, 20, tzinfo=timezone(timedelta(hours=-5)))) == expected
+    eastern = timezone(timedelta(hours=-5))
+    assert parse_timestamp(datetime(2023, 11, 14, 17, 13, 20, tzinfo=eastern)) == expected
     with pytest.raises(RecordError):
         parse_timestamp(10**20)

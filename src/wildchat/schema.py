@@ -175,8 +175,8 @@ class RawLog:
     state: str | None = None
     headers: dict[str, str] | None = None
     consent: Consent | None = None
-    params: dict[str, Any] | None = _json()
-    usage: dict[str, Any] | None = _json()
+    params: dict[str, Any] | None = _json()  # noqa: RUF009 (returns a dataclasses.field)
+    usage: dict[str, Any] | None = _json()  # noqa: RUF009
     error: str | None = None
     extra: dict[str, str] | None = None
 
@@ -223,8 +223,8 @@ class Turn:
 class Moderation:
     """OpenAI Moderation result for one turn."""
 
-    categories: dict[str, bool] = _keyed(OPENAI_MODERATION_CATEGORIES)
-    category_scores: dict[str, float] = _keyed(OPENAI_MODERATION_CATEGORIES)
+    categories: dict[str, bool] = _keyed(OPENAI_MODERATION_CATEGORIES)  # noqa: RUF009
+    category_scores: dict[str, float] = _keyed(OPENAI_MODERATION_CATEGORIES)  # noqa: RUF009
     flagged: bool | None = None
 
 
@@ -302,7 +302,7 @@ def _arrow_type(tp: Any, meta: typing.Mapping[str, Any]) -> pa.DataType:
         return pa.string()
     if tp in _SCALARS:
         return _SCALARS[tp]
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return pa.struct(_arrow_fields(tp))
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is list:
@@ -315,9 +315,15 @@ def _arrow_type(tp: Any, meta: typing.Mapping[str, Any]) -> pa.DataType:
     raise TypeError(f"no Arrow type for {tp!r}")
 
 
-@cache
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """Resolved type hints of a record class (memoised: resolution is slow)."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def _arrow_fields(cls: type) -> list[pa.Field]:
@@ -503,6 +509,11 @@ def _headers(value: Any) -> dict[str, str] | None:
     return out
 
 
+def _map_or_dict(value: Any) -> Any:
+    """Parquet map columns read back as ``[(key, value), ...]``."""
+    return dict(value) if isinstance(value, list) else value
+
+
 def _consent(value: Any) -> Consent | None:
     if value is None:
         return None
@@ -559,7 +570,7 @@ def parse_raw_log(obj: Any) -> RawLog:
         hashed_ip=_opt_str(obj, "hashed_ip"),
         country=_opt_str(obj, "country"),
         state=_opt_str(obj, "state"),
-        headers=_headers(dict(obj["headers"]) if isinstance(obj.get("headers"), list) else obj.get("headers")),
+        headers=_headers(_map_or_dict(obj.get("headers"))),
         consent=_consent(obj.get("consent")),
         params=_opt_obj(checked, "params"),
         usage=_opt_obj(checked, "usage"),
