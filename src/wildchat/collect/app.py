@@ -1,0 +1,77 @@
+"""The app factory: ``create_app(settings)`` -> FastAPI.
+
+Everything stateful (engine, backends, limiter, signer, geolocator) is built
+here from the settings and stored on ``app.state.services``; the lifespan
+runs the migrations before the first request and closes backends and the
+engine at shutdown.  ``app_from_env`` is the factory uvicorn workers call
+(``--workers N``): it rebuilds the same settings from the environment the
+parent process prepared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from wildchat.collect.db.migrate import migrate
+from wildchat.collect.errors import install_error_handlers
+from wildchat.collect.middleware import HeaderLimitMiddleware
+from wildchat.collect.routes import admin, chat, consent, models, pages
+from wildchat.collect.services import build_services
+from wildchat.collect.settings import Settings
+
+__all__ = ["ENV_SETTINGS", "app_from_env", "create_app"]
+
+#: Environment variable carrying the parent's settings (JSON) to worker processes.
+ENV_SETTINGS = "WILDCHAT_SERVE_SETTINGS_JSON"
+
+
+def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
+    """A ready-to-serve app for ``settings`` (migrations run at startup)."""
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_migrations:
+            await anyio.to_thread.run_sync(migrate, services.engine)
+        try:
+            yield
+        finally:
+            await services.registry.aclose()
+            services.engine.dispose()
+
+    app = FastAPI(
+        title="wildchat",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        # FastAPI's built-in OpenTelemetry would record client addresses: off unless a deployer wires it.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(
+        HeaderLimitMiddleware, max_headers=settings.max_headers, max_bytes=settings.max_header_bytes
+    )
+    app.include_router(pages.router)
+    app.include_router(consent.router)
+    app.include_router(models.router)
+    app.include_router(chat.router)
+    app.include_router(admin.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR, check_dir=False), name="static")
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn workers: settings from :data:`ENV_SETTINGS`."""
+    raw = os.environ.get(ENV_SETTINGS)
+    if not raw:
+        raise RuntimeError(f"{ENV_SETTINGS} is not set; start the server with `wildchat serve`")
+    return create_app(Settings(**json.loads(raw)))

@@ -1,0 +1,1 @@
+"""Model backends behind one interface (:class:`~wildchat.collect.backends.base.Backend`)."""

@@ -1,0 +1,1 @@
+"""Storage: typed ORM models, engine/session factory and Alembic migrations."""

@@ -1,0 +1,66 @@
+"""Run the shipped Alembic migrations programmatically.
+
+The migration scripts live inside the package (``db/migrations``), so an
+installed wheel can upgrade its own database; no ``alembic.ini`` is read.
+Several processes may start at once (``--workers``, several hosts on one
+PostgreSQL), so the upgrade runs under a PostgreSQL advisory lock, or an
+exclusive lock file next to a SQLite database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "migrate"]
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_PG_LOCK_ID = 0x77696C64  # "wild"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An in-memory Alembic config pointing at the packaged scripts."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+@contextmanager
+def _sqlite_lock(engine: Engine) -> Iterator[None]:
+    database = make_url(str(engine.url)).database
+    if not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate.lock")
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database behind ``engine`` to ``revision`` (idempotent)."""
+    if engine.dialect.name == "sqlite":
+        with _sqlite_lock(engine), engine.begin() as conn:
+            command.upgrade(alembic_config(conn), revision)
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_ID})
+        conn.commit()
+        try:
+            with conn.begin():
+                command.upgrade(alembic_config(conn), revision)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_ID})
+            conn.commit()

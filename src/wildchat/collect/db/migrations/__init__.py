@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the collection store (run by ``wildchat.collect.db.migrate``)."""

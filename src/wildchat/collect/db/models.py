@@ -1,0 +1,91 @@
+"""Per-message tables: consents, conversations, turns.
+
+One row per message, never a JSON blob per chat, so several server processes
+can append to the same conversation store without read-modify-write races,
+and an export can rebuild any branch.  A turn's ``parent_id`` points at the
+message it follows (a user turn at the assistant turn before it, an
+assistant turn at its user turn); regenerating or editing creates siblings,
+never an overwrite.
+
+Request-level facts live on the turn that carries them: client facts
+(headers, pseudonymised IP, geo) on the user turn; model, params, usage,
+timestamps, finish reason and error on the assistant turn.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "ConsentRow", "ConversationRow", "TurnRow"]
+
+#: Autoincrementing 64-bit ids everywhere except SQLite, which needs INTEGER.
+TurnId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base; its metadata is what the migrations create."""
+
+
+class ConsentRow(Base):
+    """One consent given: the version agreed to, when, and who (pseudonymously)."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    hashed_ip: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(45))  # only with store_raw_ip = true
+    country: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str | None] = mapped_column(String(128))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    accept_language: Mapped[str | None] = mapped_column(String(256))
+
+
+class ConversationRow(Base):
+    """A conversation, owned by the consent that started it."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TurnRow(Base):
+    """One message (user or assistant) of a conversation tree."""
+
+    __tablename__ = "turns"
+    __table_args__ = (
+        Index("ix_turns_conversation", "conversation_id", "id"),
+        Index("ix_turns_finished_at", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(TurnId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("turns.id"))
+    turn_index: Mapped[int] = mapped_column(Integer)  # position on its branch, 0 = first message
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # user-turn (client) facts
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    accept_language: Mapped[str | None] = mapped_column(String(256))
+    hashed_ip: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    country: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str | None] = mapped_column(String(128))
+    # assistant-turn (request) facts
+    request_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    model: Mapped[str | None] = mapped_column(String(64))
+    backend_model: Mapped[str | None] = mapped_column(String(256))
+    requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)

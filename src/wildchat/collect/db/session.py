@@ -1,0 +1,61 @@
+"""Engine and session factory: made once per process by the app factory.
+
+SQLite runs in WAL mode with a busy timeout, so readers never block the
+writer and a second process waits instead of failing; foreign keys are
+switched on (SQLite leaves them off).  Errors never carry the SQL parameters
+(``hide_parameters``): they hold message content and must not reach logs.  PostgreSQL gets a sized connection
+pool; nothing creates an engine per request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["is_sqlite", "make_engine", "make_session_factory"]
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+    """A pooled engine for ``url`` (SQLite: the parent folder is created)."""
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            hide_parameters=True,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        hide_parameters=True,
+        pool_recycle=1800,  # no pre-ping round trip: dropped connections are retried by the store
+    )
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (rows are read after the transaction)."""
+    return sessionmaker(engine, expire_on_commit=False)

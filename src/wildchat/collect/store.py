@@ -1,0 +1,234 @@
+"""The two short transactions of the hot path, and the consent insert.
+
+``start_exchange`` checks the conversation and parent, rebuilds the history
+from stored turns (the client never supplies it) and stores the user turn,
+all in one transaction.  ``finish_exchange`` stores the assistant turn --
+complete, partial or empty -- in a second one.  Both are synchronous and run
+in a worker thread.  A ``parent_id`` always names the message the new user
+message follows (an assistant turn); ``None`` starts at the root, so a
+regenerate or an edit adds a sibling branch and never overwrites.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from wildchat.collect.client import ClientInfo
+from wildchat.collect.db.models import ConsentRow, ConversationRow, TurnRow
+from wildchat.collect.errors import ApiError
+from wildchat.schema import Message
+
+__all__ = ["ExchangeOutcome", "PreparedExchange", "finish_exchange", "record_consent", "start_exchange"]
+
+T = TypeVar("T")
+_TURNS: Table = TurnRow.__table__  # type: ignore[assignment]
+_CONVERSATIONS: Table = ConversationRow.__table__  # type: ignore[assignment]
+SessionFactory = sessionmaker[Session]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedExchange:
+    """The stored user turn and the history to send to the model."""
+
+    conversation_id: str
+    user_turn_id: int
+    user_turn_index: int
+    history: list[Message]
+    requested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeOutcome:
+    """What the model produced (maybe partial) and how it ended."""
+
+    content: str
+    finish_reason: str
+    finished_at: datetime
+    model: str
+    backend_model: str
+    params: dict[str, Any]
+    usage: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def _retrying(fn: Callable[[], T], attempts: int = 4) -> T:
+    """Retry transient database errors (a locked SQLite file, a dropped connection)."""
+    for i in range(attempts - 1):
+        try:
+            return fn()
+        except OperationalError:
+            time.sleep(0.05 * 2**i)
+    return fn()
+
+
+def record_consent(sf: SessionFactory, version: str, client: ClientInfo, now: datetime) -> ConsentRow:
+    """Store one consent; its id goes into the signed cookie."""
+    row = ConsentRow(
+        id=uuid.uuid4().hex,
+        version=version,
+        created_at=now,
+        hashed_ip=client.hashed_ip,
+        ip=client.ip,
+        country=client.country,
+        state=client.state,
+        user_agent=client.user_agent,
+        accept_language=client.accept_language,
+    )
+
+    def run() -> ConsentRow:
+        with sf.begin() as s:
+            s.add(row)
+        return row
+
+    return _retrying(run)
+
+
+def _branch(rows: dict[int, Any], leaf_id: int) -> list[Message]:
+    """Messages from the root down to ``leaf_id`` along parent links."""
+    out: list[Message] = []
+    seen: set[int] = set()
+    current: int | None = leaf_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        row = rows[current]
+        out.append(Message(role=row.role, content=row.content))
+        current = row.parent_id
+    out.reverse()
+    return out
+
+
+def _start(
+    s: Session,
+    consent_id: str,
+    conversation_id: str | None,
+    parent_id: int | None,
+    message: str,
+    client: ClientInfo,
+    max_turns: int,
+    now: datetime,
+) -> PreparedExchange:
+    history: list[Message] = []
+    index = 0
+    if conversation_id is None:
+        if parent_id is not None:
+            raise ApiError(400, "bad_parent", "parent_id needs the conversation_id it belongs to")
+        conversation_id = uuid.uuid4().hex
+        s.execute(insert(_CONVERSATIONS).values(id=conversation_id, consent_id=consent_id, created_at=now))
+    else:
+        conv = s.execute(
+            select(ConversationRow).where(ConversationRow.id == conversation_id).with_for_update()
+        ).scalar_one_or_none()
+        if conv is None or conv.consent_id != consent_id:
+            raise ApiError(404, "unknown_conversation", "no such conversation for this consent")
+        rows = {
+            r.id: r
+            for r in s.execute(
+                select(
+                    TurnRow.id, TurnRow.parent_id, TurnRow.role, TurnRow.content, TurnRow.turn_index
+                ).where(TurnRow.conversation_id == conversation_id)
+            )
+        }
+        if sum(1 for r in rows.values() if r.role == "user") >= max_turns:
+            raise ApiError(429, "max_turns", f"this conversation reached its limit of {max_turns} turns")
+        if parent_id is not None:
+            parent = rows.get(parent_id)
+            if parent is None:
+                raise ApiError(404, "unknown_parent", "parent_id is not a turn of this conversation")
+            if parent.role != "assistant":
+                raise ApiError(400, "bad_parent", "parent_id must name an assistant turn")
+            history = _branch(rows, parent_id)
+            index = parent.turn_index + 1
+    turn_id = s.execute(
+        insert(_TURNS)
+        .values(
+            conversation_id=conversation_id,
+            parent_id=parent_id,
+            turn_index=index,
+            role="user",
+            content=message,
+            created_at=now,
+            user_agent=client.user_agent,
+            accept_language=client.accept_language,
+            hashed_ip=client.hashed_ip,
+            ip=client.ip,
+            country=client.country,
+            state=client.state,
+        )
+        .returning(_TURNS.c.id)
+    ).scalar_one()
+    history.append(Message(role="user", content=message))
+    return PreparedExchange(conversation_id, turn_id, index, history, now)
+
+
+def start_exchange(
+    sf: SessionFactory,
+    *,
+    consent_id: str,
+    conversation_id: str | None,
+    parent_id: int | None,
+    message: str,
+    client: ClientInfo,
+    max_turns: int,
+    now: datetime,
+) -> PreparedExchange:
+    """Validate the branch point and store the user turn (one transaction)."""
+
+    def run() -> PreparedExchange:
+        try:
+            with sf.begin() as s:
+                return _start(s, consent_id, conversation_id, parent_id, message, client, max_turns, now)
+        except IntegrityError as exc:  # the consent row is gone (database reset, withdrawal)
+            raise ApiError(
+                403, "consent_required", "consent not found; please agree to the terms again"
+            ) from exc
+
+    return _retrying(run)
+
+
+def finish_exchange(sf: SessionFactory, prepared: PreparedExchange, outcome: ExchangeOutcome) -> int:
+    """Store the assistant turn (complete or partial); returns its id.
+
+    Idempotent under retries: the row's ``request_id`` is chosen once, so a
+    retry after a commit whose acknowledgement was lost finds the stored row
+    instead of adding a second one.
+    """
+    request_id = uuid.uuid4().hex
+    values = dict(
+        conversation_id=prepared.conversation_id,
+        parent_id=prepared.user_turn_id,
+        turn_index=prepared.user_turn_index + 1,
+        role="assistant",
+        content=outcome.content.replace("\x00", "\ufffd"),
+        created_at=outcome.finished_at,
+        request_id=request_id,
+        model=outcome.model,
+        backend_model=outcome.backend_model[:256],
+        requested_at=prepared.requested_at,
+        finished_at=outcome.finished_at,
+        finish_reason=outcome.finish_reason,
+        params=outcome.params,
+        usage=outcome.usage,
+        error=outcome.error,
+    )
+
+    def run() -> int:
+        try:
+            with sf.begin() as s:
+                return int(s.execute(insert(_TURNS).values(**values).returning(_TURNS.c.id)).scalar_one())
+        except IntegrityError:
+            with sf() as s:
+                existing = s.scalar(select(TurnRow.id).where(TurnRow.request_id == request_id))
+            if existing is None:
+                raise
+            return int(existing)
+
+    return _retrying(run)

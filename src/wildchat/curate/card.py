@@ -1,0 +1,112 @@
+"""The dataset card (``OUT/README.md``), built only from counts and config.
+
+No timings or wall-clock values go in (those live in ``stats.json``), so the
+card of a re-run is identical too.  The YAML header declares the ``full`` and
+``public`` configurations for the Hugging Face Hub.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from wildchat.curate.keys import ReleaseKey
+from wildchat.schema import release_schema
+
+__all__ = ["render_card", "write_card"]
+
+_HEADER = """---
+configs:
+- config_name: full
+  data_files: full/*.parquet
+  default: true
+- config_name: public
+  data_files: public/*.parquet
+---
+"""
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_list(t):
+        return f"list<{_type_name(t.value_type)}>"
+    if pa.types.is_struct(t):
+        return "struct{" + ", ".join(f.name for f in t) + "}"
+    return str(t)
+
+
+def _counts(d: dict[str, int], top: int = 20) -> list[str]:
+    items = list(d.items())[:top]
+    lines = [f"| {k} | {v:,} |" for k, v in items]
+    if len(d) > top:
+        lines.append(f"| ({len(d) - top} more) | |")
+    return ["| value | conversations |", "|---|---|", *lines] if lines else ["(none)"]
+
+
+def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
+    rel, link, ingest = stats["release"], stats["link"], stats["ingest"]
+    lo, hi = rel["date_range"]
+    out = [_HEADER, "# Conversation dataset (curated with `wildchat curate`)", ""]
+    out += [
+        f"- **full**: {rel['full']:,} conversations; **public**: {rel['public']:,} "
+        f"(rule `{rel['public_rule']}`: "
+        + ("`toxic == false`" if rel["public_rule"] == "strict" else "`toxic` is not true")
+        + ")",
+        f"- raw logs read: {ingest['read']:,}; skipped as bad input: {ingest['skipped']:,}; "
+        f"linked into {link['conversations_out']:,} conversations ({link['exchanges_out']:,} exchanges)",
+        f"- date range (last turn): {lo or 'n/a'} to {hi or 'n/a'}",
+        "",
+    ]
+    if stats["warnings"]:
+        out += ["## Warnings", "", *[f"- **{w}**" for w in stats["warnings"]], ""]
+    out += ["## Languages", "", *_counts(rel["languages"]), "", "## Models", "", *_counts(rel["models"]), ""]
+    desc = key.describe()
+    out += [
+        "## Privacy",
+        "",
+        "- `hashed_ip` is HMAC-SHA256 of the client IP under a key made for this release "
+        f"(the key was {desc['description']}"
+        + (f", file `{desc['file']}`" if desc["file"] else "")
+        + "); IPs that arrived already hashed were re-keyed the same way. Raw IPs are not in this dataset.",
+        "- `header` holds only `user-agent` and `accept-language`; `country`/`state` come from GeoLite2.",
+        "",
+        "## How it was made",
+        "",
+        "Raw logs were linked into conversations by content-addressed turns within a session "
+        "(conversation id, or hashed IP + header fingerprint + model); logs that are prefixes of longer "
+        "logs of the same session, repeated logs and failed replies that were retried were merged away.",
+        "",
+        f"Link options: `{json.dumps(link['options'], sort_keys=True)}`; dropped: "
+        f"`{json.dumps(link['dropped'], sort_keys=True)}`; missing links filled: {link['missing_links']}.",
+        "",
+        "| stage | in | out | dropped | config |",
+        "|---|---|---|---|---|",
+    ]
+    for st in stats["stages"]:
+        out.append(
+            f"| {st['name']} | {st['rows_in']:,} | {st['rows_out']:,} | "
+            f"{json.dumps(st['dropped'], sort_keys=True)} | `{json.dumps(st['config'], sort_keys=True)}` |"
+        )
+    out += [
+        "",
+        "Bad input skipped by reason: " + f"`{json.dumps(ingest['skipped_by_reason'], sort_keys=True)}`",
+        "",
+    ]
+    out += [
+        "## Schema",
+        "",
+        "WildChat-1M schema plus `conversation_id` and turn-level `jailbreak`, `jailbreak_match`.",
+        "",
+    ]
+    out += ["| field | type |", "|---|---|"]
+    for f in release_schema():
+        out.append(f"| `{f.name}` | `{_type_name(f.type)}` |")
+        if pa.types.is_list(f.type) and pa.types.is_struct(f.type.value_type) and f.name == "conversation":
+            out += [f"| `conversation[].{c.name}` | `{_type_name(c.type)}` |" for c in f.type.value_type]
+    return "\n".join(out) + "\n"
+
+
+def write_card(path: Path, stats: dict[str, Any], key: ReleaseKey) -> None:
+    path.write_text(render_card(stats, key), encoding="utf-8")

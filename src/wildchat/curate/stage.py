@@ -1,0 +1,226 @@
+"""The stage contract: one small class per curation step.
+
+Every per-batch step of ``wildchat curate`` (cleaning rules, privacy, and the
+enrichment stages: language, moderation, PII, jailbreaks) is a :class:`Stage`.
+Executors (local processes, Ray actors) only schedule stages; stages never do
+I/O.  The contract below is stable -- other packages code against it.
+
+**Class attributes** (set by each subclass):
+
+* ``name`` -- registry key and TOML table: ``[stages.<name>]``.
+* ``description`` -- one line, shown by ``wildchat curate --list-stages``.
+* ``defaults`` -- every config key with its default value.  Unknown keys in a
+  config are an error (a typo must not silently disable a rule).
+* ``reasons`` -- the ``drop_reason`` values this stage may set (documentation
+  and stats; reasons should be unique to a stage).
+* ``requires`` -- importable module names the stage needs; :meth:`check_requirements`
+  fails early with ``install_hint``.
+* ``secret_keys`` -- config keys never printed in the card or ``stats.json``.
+* ``process_dropped`` -- ``True`` for cheap vectorised stages that may be
+  handed rows already dropped (their results on those rows are ignored:
+  :func:`~wildchat.curate.batch.tag` never overwrites a reason).  Saves the
+  filter/merge copies; leave it ``False`` for expensive stages.
+
+**Lifecycle.** ``__init__(**config)`` only merges config over ``defaults`` (no
+heavy work): an instance must be picklable *before* :meth:`setup`.
+:meth:`setup` loads heavy things (models, databases) once per worker process
+or Ray actor; it is idempotent.
+
+**Transform.** :meth:`process` is pure: ``pa.RecordBatch -> pa.RecordBatch``.
+Input rows are release conversations: every field of
+:func:`wildchat.schema.release_schema` (enrichment fields null until a stage
+fills them), plus pipeline columns (see :mod:`wildchat.curate.batch`):
+``drop_reason`` (string, null = kept) and columns whose names start with
+``_`` (never written to the release).  :meth:`process` receives only rows
+that are still kept; it returns the *same rows in the same order*, may replace
+column values (keeping each column's type), may add ``_`` columns, and
+removes a row only by *tagging* it: setting ``drop_reason`` (helpers:
+:func:`wildchat.curate.batch.tag`).  :meth:`__call__` is what executors call:
+it runs :meth:`process` on the kept rows, merges dropped rows back in their
+places and counts :class:`StageStats` (rows in/out, drops by reason with
+example conversation ids, seconds).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["MAX_DROP_EXAMPLES", "Stage", "StageConfigError", "StageStats"]
+
+MAX_DROP_EXAMPLES = 5
+
+
+class StageConfigError(ValueError):
+    """A stage config that cannot be used (unknown key, bad value, missing dependency)."""
+
+
+@dataclass
+class StageStats:
+    """What one stage did: additive across batches, workers and actors."""
+
+    rows_in: int = 0
+    rows_out: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    seconds: float = 0.0
+    batches: int = 0
+
+    def merge(self, other: StageStats) -> StageStats:
+        """Add ``other`` into this (in place) and return self."""
+        self.rows_in += other.rows_in
+        self.rows_out += other.rows_out
+        self.dropped.update(other.dropped)
+        for reason, items in other.examples.items():
+            bucket = self.examples.setdefault(reason, [])
+            bucket.extend(items[: MAX_DROP_EXAMPLES - len(bucket)])
+        self.seconds += other.seconds
+        self.batches += other.batches
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "dropped": dict(sorted(self.dropped.items())),
+            "examples": {k: sorted(v) for k, v in sorted(self.examples.items())},
+            "seconds": round(self.seconds, 6),
+            "batches": self.batches,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> StageStats:
+        return cls(
+            rows_in=int(d.get("rows_in", 0)),
+            rows_out=int(d.get("rows_out", 0)),
+            dropped=Counter({str(k): int(v) for k, v in dict(d.get("dropped", {})).items()}),
+            examples={str(k): list(v) for k, v in dict(d.get("examples", {})).items()},
+            seconds=float(d.get("seconds", 0.0)),
+            batches=int(d.get("batches", 0)),
+        )
+
+
+class Stage:
+    """Base class of every per-batch curation step (see the module docstring)."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    reasons: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[tuple[str, ...]] = ()
+    install_hint: ClassVar[str] = "pip install 'wildchat[enrich]'"
+    secret_keys: ClassVar[tuple[str, ...]] = ()
+    process_dropped: ClassVar[bool] = False
+
+    def __init__(self, **config: Any) -> None:
+        unknown = sorted(set(config) - set(self.defaults))
+        if unknown:
+            raise StageConfigError(f"stage {self.name!r}: unknown config key(s) {unknown}")
+        self.config: dict[str, Any] = {**dict(self.defaults), **config}
+        self.stats = StageStats()
+        self._ready = False
+
+    # -- lifecycle --------------------------------------------------------
+
+    @classmethod
+    def check_requirements(cls) -> None:
+        """Raise :class:`StageConfigError` with an install hint if a dependency is missing."""
+        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            raise StageConfigError(f"stage {cls.name!r} needs {missing}: {cls.install_hint}")
+
+    def setup(self) -> None:
+        """Load heavy resources once per worker (override; keep it idempotent)."""
+
+    def ensure_setup(self) -> None:
+        if not self._ready:
+            self.setup()
+            self._ready = True
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Ship config only: heavy state is rebuilt by setup() in the worker.
+        return {"config": self.config, "stats": self.stats}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.config = state["config"]
+        self.stats = state["stats"]
+        self._ready = False
+
+    # -- transform --------------------------------------------------------
+
+    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Pure transform of kept rows; override.  Same rows, same order."""
+        raise NotImplementedError
+
+    def public_config(self) -> dict[str, Any]:
+        """Config with ``secret_keys`` masked, for the card and ``stats.json``."""
+        return {k: ("<secret>" if k in self.secret_keys and v else v) for k, v in sorted(self.config.items())}
+
+    def take_stats(self) -> StageStats:
+        """Return the stats counted so far and start a fresh count."""
+        stats, self.stats = self.stats, StageStats()
+        return stats
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Run :meth:`process` on the still-kept rows of ``batch`` and count."""
+        self.ensure_setup()
+        start = time.perf_counter()
+        kept_mask = pc.is_null(batch.column("drop_reason")).to_numpy(zero_copy_only=False)
+        n_in = int(kept_mask.sum())
+        if n_in == len(batch) or (self.process_dropped and n_in):
+            out = self._checked(batch)
+        elif n_in == 0:
+            out = batch
+        else:
+            kept = batch.filter(pa.array(kept_mask))
+            out = _merge_back(self._checked(kept), batch.filter(pa.array(~kept_mask)), kept_mask)
+        self._count(out, kept_mask, n_in)
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.batches += 1
+        return out
+
+    def _checked(self, inp: pa.RecordBatch) -> pa.RecordBatch:
+        if len(inp) == 0:
+            return inp
+        out = self.process(inp)
+        if len(out) != len(inp):
+            raise RuntimeError(f"stage {self.name!r} changed the row count ({len(inp)} -> {len(out)})")
+        return out
+
+    def _count(self, out: pa.RecordBatch, kept_before: np.ndarray, n_in: int) -> None:
+        reasons = out.column("drop_reason").to_numpy(zero_copy_only=False)
+        newly = kept_before & np.array([r is not None for r in reasons], dtype=bool)
+        self.stats.rows_in += n_in
+        self.stats.rows_out += n_in - int(newly.sum())
+        if not newly.any():
+            return
+        ids = out.column("conversation_id").to_pylist()
+        for i in np.flatnonzero(newly):
+            reason = str(reasons[i])
+            self.stats.dropped[reason] += 1
+            bucket = self.stats.examples.setdefault(reason, [])
+            if len(bucket) < MAX_DROP_EXAMPLES and ids[i] is not None:
+                bucket.append(str(ids[i]))
+
+
+def _merge_back(kept_out: pa.RecordBatch, dropped: pa.RecordBatch, kept_mask: np.ndarray) -> pa.RecordBatch:
+    """Interleave processed kept rows and untouched dropped rows back into input order."""
+    schema = kept_out.schema
+    cols = []
+    for f in schema:
+        idx = dropped.schema.get_field_index(f.name)
+        col = dropped.column(idx) if idx >= 0 else pa.nulls(len(dropped), f.type)
+        cols.append(col.cast(f.type) if col.type != f.type else col)
+    dropped_aligned = pa.RecordBatch.from_arrays(cols, schema=schema)
+    positions = np.concatenate([np.flatnonzero(kept_mask), np.flatnonzero(~kept_mask)])
+    table = pa.Table.from_batches([kept_out, dropped_aligned], schema=schema)
+    merged = table.take(pa.array(np.argsort(positions, kind="stable"))).combine_chunks()
+    return merged.to_batches()[0]

@@ -1,0 +1,229 @@
+"""Stage ``moderation``: moderation scores and the ``toxic`` flags.
+
+Runs the engines listed in ``engines`` over every turn whose role is in
+``roles`` and applies :mod:`wildchat.enrich.toxic`'s rule:
+
+* ``openai`` -- OpenAI Moderation (API key from the env var named by
+  ``openai_api_key_env``; ``openai_base_url`` for compatible servers); fills
+  ``openai_moderation`` (one entry per turn; a turn not judged -- other role,
+  blank, or missing after the retry budget -- has all-null fields).
+* ``detoxify`` -- a local Detoxify checkpoint (``detoxify_checkpoint`` +
+  ``detoxify_config_dir``, never downloaded); fills ``detoxify_moderation``.
+* ``hf-classifier`` -- any local HF text-classification directory
+  (``hf_model_dir``); its ``hf_label`` probability > ``hf_threshold`` votes.
+* ``offline`` (default) -- the classifier shipped with wildchat; it decides
+  ``toxic`` only when none of the engines above runs.
+
+Turn ``toxic``: non-empty and (flagged or Detoxify toxicity >
+``detoxify_threshold`` or classifier vote); ``None`` when an engine could not
+judge the turn and no other engine says toxic.  Conversation ``toxic``: any
+turn.  Never drops a row.  ``public_config()["engines"]`` lists the engines
+that decide ``toxic`` (the card and ``stats.json`` show it); per-run counters
+(turns judged, missing moderations, cache hits) are in ``self.counters``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from wildchat.curate.batch import set_column, turn_field, turn_offsets, with_turn_fields
+from wildchat.curate.stage import Stage, StageConfigError
+from wildchat.curate.stages import register_stage
+from wildchat.schema import DetoxifyScores, Moderation, release_schema, to_row
+
+__all__ = ["ModerationStage"]
+
+ENGINES = ("offline", "openai", "detoxify", "hf-classifier")
+PRIMARY = ("openai", "detoxify", "hf-classifier")
+
+
+@register_stage
+class ModerationStage(Stage):
+    """Score turns for toxicity and set ``toxic`` (WildChat's rule)."""
+
+    name: ClassVar[str] = "moderation"
+    description: ClassVar[str] = "toxicity: OpenAI Moderation / Detoxify / HF classifier / offline default"
+    defaults: ClassVar[dict[str, Any]] = {
+        "engines": ["offline"],
+        "roles": ["user", "assistant"],
+        "detoxify_threshold": 0.1,
+        "openai_model": "omni-moderation-latest",
+        "openai_base_url": None,
+        "openai_api_key_env": "OPENAI_API_KEY",
+        "openai_batch_size": 32,
+        "openai_window_chars": 8000,
+        "openai_min_window_chars": 500,
+        "openai_max_attempts": 6,
+        "openai_max_wait_s": 120.0,
+        "openai_cache_path": None,
+        "openai_store_text": False,
+        "detoxify_checkpoint": None,
+        "detoxify_config_dir": None,
+        "detoxify_variant": "multilingual",
+        "detoxify_max_windows": 8,
+        "hf_model_dir": None,
+        "hf_label": "toxic",
+        "hf_threshold": 0.5,
+        "hf_max_windows": 8,
+        "offline_model_path": None,
+        "offline_threshold": None,
+    }
+    requires: ClassVar[tuple[str, ...]] = ("numpy", "sklearn")
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__(**config)
+        c = self.config
+        engines = list(c["engines"] or [])
+        bad = [e for e in engines if e not in ENGINES]
+        if bad or not engines:
+            raise StageConfigError(f"stage 'moderation': engines must be a non-empty subset of {ENGINES}")
+        if "detoxify" in engines:
+            from wildchat.enrich.moderation.transformer import DETOXIFY_VARIANTS
+
+            if not c["detoxify_checkpoint"] or not c["detoxify_config_dir"]:
+                raise StageConfigError(
+                    "stage 'moderation': detoxify needs detoxify_checkpoint and "
+                    "detoxify_config_dir (local files; weights are never downloaded)"
+                )
+            if c["detoxify_variant"] not in DETOXIFY_VARIANTS:
+                raise StageConfigError(
+                    f"stage 'moderation': detoxify_variant must be one of {DETOXIFY_VARIANTS}"
+                )
+        if "hf-classifier" in engines and not (c["hf_model_dir"] and Path(c["hf_model_dir"]).is_dir()):
+            raise StageConfigError("stage 'moderation': hf-classifier needs hf_model_dir (a local directory)")
+        self._fresh()
+
+    @property
+    def deciding(self) -> list[str]:
+        """Engines whose output decides ``toxic`` (offline only when no other runs)."""
+        primary = [e for e in self.config["engines"] if e in PRIMARY]
+        return primary or ["offline"]
+
+    def public_config(self) -> dict[str, Any]:
+        return {**super().public_config(), "engines_deciding_toxic": self.deciding}
+
+    def _fresh(self) -> None:
+        """Per-process state: empty until :meth:`setup` (also after unpickling)."""
+        self.counters: Counter[str] = Counter()
+        self._engines: dict[str, Any] = {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._fresh()
+
+    def setup(self) -> None:
+        c = self.config
+        self.check_requirements()
+        for name in self.deciding:
+            if name == "offline":
+                from wildchat.enrich.moderation.offline import load_offline
+
+                self._engines[name] = load_offline(c["offline_model_path"])
+            elif name == "openai":
+                from wildchat.enrich.moderation.openai_engine import OpenAIModeration, OpenAIModerationConfig
+
+                self._engines[name] = OpenAIModeration(
+                    OpenAIModerationConfig(
+                        model=c["openai_model"],
+                        base_url=c["openai_base_url"],
+                        api_key_env=c["openai_api_key_env"],
+                        batch_size=int(c["openai_batch_size"]),
+                        window_chars=int(c["openai_window_chars"]),
+                        min_window_chars=int(c["openai_min_window_chars"]),
+                        max_attempts=int(c["openai_max_attempts"]),
+                        max_wait_s=float(c["openai_max_wait_s"]),
+                        cache_path=c["openai_cache_path"],
+                        store_text=bool(c["openai_store_text"]),
+                    )
+                )
+            elif name == "detoxify":
+                from wildchat.enrich.moderation.transformer import load_detoxify
+
+                self._engines[name] = load_detoxify(
+                    c["detoxify_checkpoint"],
+                    c["detoxify_config_dir"],
+                    max_windows=int(c["detoxify_max_windows"]),
+                )
+            else:
+                from wildchat.enrich.moderation.transformer import load_hf_classifier
+
+                self._engines[name] = load_hf_classifier(
+                    c["hf_model_dir"], max_windows=int(c["hf_max_windows"])
+                )
+
+    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        from wildchat.enrich.moderation.windows import detoxify_scores
+        from wildchat.enrich.toxic import ToxicRule, TurnEvidence, conversation_toxic, turn_toxic
+
+        c = self.config
+        contents = [x or "" for x in turn_field(batch, "content").to_pylist()]
+        roles = turn_field(batch, "role").to_pylist()
+        chosen = [i for i, r in enumerate(roles) if r in c["roles"]]
+        texts = [contents[i] for i in chosen]
+        n = len(contents)
+        mods: list[Moderation | None] = [None] * n
+        detox: list[DetoxifyScores | None] = [None] * n
+        clf: list[float | None] = [None] * n
+        offline: list[bool | None] = [None] * n
+        for name, engine in self._engines.items():
+            if name == "openai":
+                for i, m in zip(chosen, engine.moderate(texts), strict=True):
+                    mods[i] = m
+                self.counters.update({f"openai_{k}": v for k, v in engine.counts.items()})
+                engine.counts.clear()
+            elif name == "detoxify":
+                for i, s in zip(chosen, engine.score(texts), strict=True):
+                    detox[i] = detoxify_scores(s)
+            elif name == "hf-classifier":
+                for i, s in zip(chosen, engine.score(texts), strict=True):
+                    clf[i] = s.get(c["hf_label"])
+            else:
+                cut = c["offline_threshold"]
+                for i, f in zip(
+                    chosen, engine.flags(texts, None if cut is None else float(cut)), strict=True
+                ):
+                    offline[i] = f
+        rule = ToxicRule(
+            detoxify_threshold=float(c["detoxify_threshold"]), classifier_threshold=float(c["hf_threshold"])
+        )
+        ran = set(self._engines)
+        chosen_set = set(chosen)
+        toxic: list[bool | None] = [None] * n
+        for i in chosen:
+            toxic[i] = turn_toxic(
+                TurnEvidence(
+                    contents[i],
+                    ran_moderation="openai" in ran,
+                    moderation=mods[i],
+                    ran_detoxify="detoxify" in ran,
+                    detoxify=detox[i],
+                    ran_classifier="hf-classifier" in ran,
+                    classifier=clf[i],
+                    offline=offline[i],
+                ),
+                rule,
+            )
+        self.counters["turns_judged"] += len(chosen)
+        self.counters["turns_toxic"] += sum(1 for i in chosen if toxic[i] is True)
+        self.counters["turns_unknown"] += sum(1 for i in chosen if toxic[i] is None)
+        offsets = turn_offsets(batch)
+        spans = [range(offsets[k], offsets[k + 1]) for k in range(len(batch))]
+        conv = [conversation_toxic([toxic[i] for i in span if i in chosen_set]) for span in spans]
+        batch = with_turn_fields(batch, {"toxic": pa.array(toxic, pa.bool_())})
+        batch = set_column(batch, "toxic", pa.array(conv, pa.bool_()))
+        schema = release_schema()
+        if "openai" in ran:
+            rows = [[to_row(mods[i] or Moderation()) for i in span] for span in spans]
+            batch = set_column(
+                batch, "openai_moderation", pa.array(rows, schema.field("openai_moderation").type)
+            )
+        if "detoxify" in ran:
+            rows = [[to_row(detox[i] or DetoxifyScores()) for i in span] for span in spans]
+            batch = set_column(
+                batch, "detoxify_moderation", pa.array(rows, schema.field("detoxify_moderation").type)
+            )
+        return batch

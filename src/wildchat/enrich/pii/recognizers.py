@@ -1,0 +1,251 @@
+"""Pattern recognizers: language-independent, so they run on every turn.
+
+Presidio's own recognizers are used where they are cheap (email with TLD
+validation, credit card with Luhn, IBAN with mod-97, Bitcoin with checksum:
+each < 30 us per real turn).  Three are replaced by fast equivalents, because
+Presidio's cost most of the budget on real chat turns (measured on the
+WildChat sample, see docs/benchmarks.md):
+
+* phone -- Presidio runs ``phonenumbers.PhoneNumberMatcher`` once per region
+  over the whole text (~1.4 ms/turn); here one regex finds candidates and
+  ``phonenumbers`` only validates those (a few per turn at most);
+* URL -- Presidio matches every URL (~0.9 ms/turn) while only personal
+  profile URLs are PII; here one regex matches profile URLs directly;
+* IP -- Presidio's IPv6 pattern costs ~160 us/turn; here a cheap candidate
+  regex plus :mod:`ipaddress` validation.
+
+Every recognizer returns :class:`~.spans.Span` objects with a score in
+[0, 1]; cue-based score boosts and policy rules live in :mod:`.policies`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from wildchat.enrich.pii.spans import Span
+
+__all__ = ["find_crypto_eth", "find_ips", "find_personal_urls", "find_phones", "presidio_patterns"]
+
+PatternFn = Callable[[str], list[Span]]
+
+# ---------------------------------------------------------------- phone
+
+_PHONE = re.compile(r"(?<![\w+./\-])(\+?\(?\d[\d \t().\-]{5,22}\d)(?![\w\-]|\.\d)")
+_DATE = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$")
+_GROUPS = re.compile(r"\d+")
+_DOTTED_QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_PHONE_REGIONS = ("US", "GB", "IN", "DE", "FR", "CA", "AU", "BR", "CN", "RU", "ES", "IT", "NL", "BE")
+_MAX_VALIDATED = 64  # per text: bounds phonenumbers calls on number-heavy turns
+
+
+_ASCENDING = "01234567890123456789"
+_DESCENDING = "98765432109876543210"
+
+
+def _placeholder_phone(digits: str) -> bool:
+    """1234567890, 0000000, 555-01xx (reserved for fiction): sample data, not PII."""
+    tail = digits[-7:]
+    return (
+        len(set(digits)) <= 2
+        or tail in _ASCENDING
+        or tail in _DESCENDING
+        or (len(digits) >= 7 and digits[-7:-2] == "55501")
+    )
+
+
+def _not_phone_shape(cand: str, groups: list[str]) -> bool:
+    """Year ranges (1942-1943), round ranges (4000-5000), dotted decimals (1024.01024.0)."""
+    if len(groups) == 2 and all(len(g) == 4 for g in groups):
+        a, b = int(groups[0]), int(groups[1])
+        if (1000 <= a <= 2100 and 1000 <= b <= 2100) or (a % 100 == 0 and b % 100 == 0):
+            return True
+    seps = {c for c in cand if not c.isdigit()} - {"+"}
+    return seps == {"."} and any(len(g) > 4 for g in groups)
+
+
+def _phone_score(cand: str, validate: bool) -> float:
+    import phonenumbers
+
+    digits = sum(c.isdigit() for c in cand)
+    groups = _GROUPS.findall(cand)
+    if not 7 <= digits <= 15 or _DATE.match(cand) or _DOTTED_QUAD.match(cand):
+        return 0.0
+    if len(groups) > 6 or max(len(g) for g in groups) < 2 or cand.count("(") != cand.count(")"):
+        return 0.0
+    if _placeholder_phone("".join(groups)) or _not_phone_shape(cand, groups):
+        return 0.0
+    if len(groups) == 2 and "." in cand and not cand.startswith("+"):
+        return 0.0  # a decimal number
+    if cand.startswith("+"):
+        if not validate:
+            return 0.4
+        try:
+            ok = phonenumbers.is_valid_number(phonenumbers.parse(cand, None))
+        except phonenumbers.NumberParseException:
+            ok = False
+        return 0.85 if ok else 0.4
+    if len(groups) == 1:
+        return 0.3 if digits >= 10 else 0.0  # bare digit runs: ids, timestamps
+    if validate:
+        for region in _PHONE_REGIONS:
+            try:
+                if phonenumbers.is_valid_number(phonenumbers.parse(cand, region)):
+                    return 0.6
+            except phonenumbers.NumberParseException:
+                continue
+    return 0.4
+
+
+def find_phones(text: str) -> list[Span]:
+    """Phone-number candidates scored by shape and ``phonenumbers`` validity.
+
+    ``+`` and valid -> 0.85; valid in a common region -> 0.6; phone-shaped but
+    not valid -> 0.4; a bare run of 10-15 digits -> 0.3.  Dates, decimals and
+    lists of single digits are not phones.
+    """
+    out: list[Span] = []
+    for i, m in enumerate(_PHONE.finditer(text)):
+        cand = m.group(1).rstrip(" \t(.-")
+        score = _phone_score(cand, validate=i < _MAX_VALIDATED)
+        if score > 0:
+            out.append(Span(m.start(1), m.start(1) + len(cand), "PHONE_NUMBER", score, "phone"))
+    return out
+
+
+# ---------------------------------------------------------------- IP
+
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w)")
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+
+
+def _ip_score(value: str) -> float:
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return 0.0
+    if ip.is_private or ip.is_loopback or ip.is_unspecified or ip.is_reserved or ip.is_multicast:
+        return 0.3  # 192.168.0.1 and friends: configuration, not a person
+    return 0.7
+
+
+def find_ips(text: str) -> list[Span]:
+    """IPv4/IPv6 addresses validated by :mod:`ipaddress` (private ones score 0.3)."""
+    out: list[Span] = []
+    if "." in text:
+        for m in _IPV4.finditer(text):
+            score = _ip_score(m.group())
+            if score:
+                out.append(Span(m.start(), m.end(), "IP_ADDRESS", score, "ip"))
+    if "::" in text or text.count(":") >= 7:
+        for m in _IPV6.finditer(text):
+            value = m.group()
+            if value.count(":") >= 2 and any(c.isalnum() for c in value):
+                score = _ip_score(value)
+                if score:
+                    out.append(Span(m.start(), m.end(), "IP_ADDRESS", score, "ip"))
+    return out
+
+
+# ---------------------------------------------------------------- personal URLs
+
+_NOT_PROFILE = (
+    "share|sharer|groups|pages|watch|events|login|signup|search|home|hashtag|explore|intent|i|"
+    "help|about|legal|privacy|policies|settings|p|reel|reels|stories|status|tv|jobs|company|school|feed"
+)
+_PROFILE_URL = re.compile(
+    r"(?:https?://)?(?:[a-z]{2,3}\.)?(?:www\.)?"
+    r"(?P<site>linkedin\.com/(?:in|pub)|facebook\.com|fb\.com|instagram\.com|twitter\.com|x\.com|"
+    r"t\.me|vk\.com|tiktok\.com/@?)"
+    r"/?(?P<user>(?!(?:" + _NOT_PROFILE + r")(?:[/?#\s]|$))[\w\-.%]{2,100})/?",
+    re.IGNORECASE,
+)
+
+
+def find_personal_urls(text: str) -> list[Span]:
+    """Profile URLs that name a person (``linkedin.com/in/<name>`` ...).
+
+    LinkedIn profiles (what WildChat redacted) score 0.9, other social
+    profiles 0.7.  Generic URLs are not PII and are not matched at all.
+    """
+    lowered = text.lower()
+    if not any(
+        k in lowered
+        for k in (
+            "linkedin",
+            "facebook",
+            "fb.com",
+            "instagram",
+            "twitter",
+            "x.com",
+            "t.me",
+            "vk.com",
+            "tiktok",
+        )
+    ):
+        return []
+    out: list[Span] = []
+    for m in _PROFILE_URL.finditer(text):
+        if m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "._-"):
+            continue  # part of another domain: netflix.com, box.com
+        score = 0.9 if m.group("site").lower().startswith("linkedin") else 0.7
+        out.append(Span(m.start(), m.end(), "URL", score, "linkedin" if score == 0.9 else "profile_url"))
+    return out
+
+
+# ---------------------------------------------------------------- crypto
+
+_ETH = re.compile(r"(?<![\w])0x[0-9a-fA-F]{40}(?![\w])")
+
+
+def find_crypto_eth(text: str) -> list[Span]:
+    """Ethereum-style addresses: 0.45 (no checksum check; hashes look alike)."""
+    if "0x" not in text:
+        return []
+    return [Span(m.start(), m.end(), "CRYPTO", 0.45, "eth") for m in _ETH.finditer(text)]
+
+
+# ---------------------------------------------------------------- Presidio's own
+
+
+@cache
+def _presidio_recognizers() -> tuple[Any, ...]:
+    # tldextract (used by EmailRecognizer) reads this at import: keep it offline.
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    from presidio_analyzer.predefined_recognizers import (
+        CreditCardRecognizer,
+        CryptoRecognizer,
+        EmailRecognizer,
+        IbanRecognizer,
+    )
+
+    return (EmailRecognizer(), CreditCardRecognizer(), IbanRecognizer(), CryptoRecognizer())
+
+
+_DIGITS4 = re.compile(r"\d{4}")
+_IBAN_HINT = re.compile(r"[A-Za-z]{2}\d{2}")
+_PREFILTERS: dict[str, Callable[[str], bool]] = {
+    "EMAIL_ADDRESS": lambda t: "@" in t,
+    "CREDIT_CARD": lambda t: _DIGITS4.search(t) is not None,
+    "IBAN_CODE": lambda t: _IBAN_HINT.search(t) is not None,
+    "CRYPTO": lambda t: True,
+}
+
+
+def presidio_patterns(text: str, entities: frozenset[str]) -> list[Span]:
+    """Run Presidio's email / credit card / IBAN / Bitcoin recognizers.
+
+    A validated match (TLD, Luhn, mod-97, checksum) scores 1.0, as in Presidio.
+    """
+    out: list[Span] = []
+    for rec in _presidio_recognizers():
+        entity = rec.supported_entities[0]
+        if entity not in entities or not _PREFILTERS[entity](text):
+            continue
+        for r in rec.analyze(text, rec.supported_entities, None):
+            out.append(Span(r.start, r.end, r.entity_type, float(r.score), "presidio"))
+    return out

@@ -1,0 +1,52 @@
+"""Turning command-line inputs (files, globs, folders) into a file list."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["DATA_SUFFIXES", "expand_inputs"]
+
+#: File endings picked up when a folder is given (explicit files are always taken).
+DATA_SUFFIXES = (".parquet", ".pq", ".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")
+
+
+def _data_files(folder: Path) -> list[Path]:
+    full = folder / "full"
+    if full.is_dir() and any(full.glob("*.parquet")):
+        return sorted(full.glob("*.parquet"))
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.name.lower().endswith(DATA_SUFFIXES)
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files, globs and folders -> one sorted, de-duplicated file list.
+
+    A folder contributes its data files (``DATA_SUFFIXES``, recursively,
+    hidden entries ignored); a curated release folder (one with a ``full/``
+    sub-folder holding Parquet shards) contributes exactly ``full/*.parquet``.
+    A glob (``*``, ``?``, ``[``) is expanded recursively (``**``).  An input
+    that matches nothing raises ``FileNotFoundError`` naming it.
+    """
+    found: set[Path] = set()
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found.update(_data_files(path))
+        elif path.is_file():
+            found.add(path)
+        elif any(c in str(item) for c in "*?["):
+            matches = [Path(m) for m in glob.glob(str(item), recursive=True)]
+            if not matches:
+                raise FileNotFoundError(f"{item}: glob matches no file")
+            for m in matches:
+                found.update(_data_files(m) if m.is_dir() else [m])
+        else:
+            raise FileNotFoundError(f"{item}: no such file or folder")
+    return sorted(found)

@@ -1,0 +1,206 @@
+"""The real `wildchat serve` process over HTTP, then `wildchat export-logs` on what it stored."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from collect_helpers import AGREE, parse_sse, split_events
+from sqlalchemy import create_engine, text
+
+from wildchat.schema import parse_raw_log
+
+pytestmark = pytest.mark.slow
+
+
+def _wildchat() -> list[str]:
+    exe = Path(sys.executable).parent / "wildchat"
+    return [str(exe)] if exe.exists() else [shutil.which("wildchat") or "wildchat"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("WILDCHAT_")}
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    cmd = [
+        *_wildchat(),
+        "serve",
+        "--dev",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--port",
+        str(port),
+        "--database-url",
+        db_url,
+        "--model",
+        "echo=replay",
+        "--model",
+        "slow=replay:echo?tokens=60&delay_ms=25",
+    ]
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start: {(tmp_path / 'serve.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    served_log = (tmp_path / "serve.log").read_text()
+    assert "203.0.113" not in served_log and "127.0.0.1:" not in served_log.replace(url, "")
+
+
+def _assistant_rows(db_url: str) -> list[tuple[str, str]]:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT content, finish_reason FROM turns WHERE role = 'assistant' ORDER BY id")
+            )
+            return [(r[0], r[1]) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def test_serve_chat_disconnect_and_export(server: str, db_url: str, tmp_path: Path) -> None:
+    with httpx.Client(base_url=server, timeout=10) as http:
+        assert "consent" in http.get("/").text.lower()
+        doc = http.get("/api/consent").json()
+        assert http.post("/api/chat", json={"model": "echo", "message": "hi"}).status_code == 403
+        assert http.post("/api/consent", json={**AGREE, "version": doc["version"]}).status_code == 200
+        r = http.post("/api/chat", json={"model": "echo", "message": "over the wire"})
+        text_, final = split_events(parse_sse(r.text))
+        assert text_ == "You said: over the wire"
+        follow = {
+            "model": "echo",
+            "message": "and again",
+            "conversation_id": final["conversation_id"],
+            "parent_id": final["assistant_turn_id"],
+        }
+        assert http.post("/api/chat", json=follow).status_code == 200
+        # a real socket closed mid-stream
+        got = []
+        with http.stream("POST", "/api/chat", json={"model": "slow", "message": "long one"}) as resp:
+            for line in resp.iter_lines():
+                if line.startswith("data: "):
+                    got.append(json.loads(line[6:])["delta"])
+                if len(got) >= 3:
+                    break
+    deadline = time.monotonic() + 10
+    while len(rows := _assistant_rows(db_url)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(rows) == 3
+    partial, reason = rows[-1]
+    assert reason == "client_disconnect"
+    assert partial.startswith("".join(got)) and len(partial.split()) < 60
+
+    out = tmp_path / "logs.jsonl"
+    done = subprocess.run(
+        [*_wildchat(), "export-logs", "--db", db_url, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    logs = [parse_raw_log(json.loads(line)) for line in out.read_text().splitlines()]
+    assert [log.finish_reason for log in logs] == ["stop", "stop", "client_disconnect"]
+    assert logs[1].messages[0].content == "over the wire" and logs[1].response == "You said: and again"
+    assert all(log.ip is None and log.hashed_ip and log.consent for log in logs)
+
+
+def test_serve_refuses_to_start_without_a_key(tmp_path: Path) -> None:
+    env = _env()
+    done = subprocess.run(
+        [
+            *_wildchat(),
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--model",
+            "echo=replay",
+            "--port",
+            str(_free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "secret_key is required" in done.stderr
+    env["WILDCHAT_SECRET_KEY"] = "too-short-but-secret-value"
+    done = subprocess.run(
+        [
+            *_wildchat(),
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--model",
+            "echo=replay",
+            "--port",
+            str(_free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "at least 32" in done.stderr
+    assert "too-short-but-secret-value" not in done.stderr + done.stdout
+
+
+def test_serve_reports_a_missing_model_file_before_listening(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.gguf"
+    done = subprocess.run(
+        [
+            *_wildchat(),
+            "serve",
+            "--dev",
+            "--data-dir",
+            str(tmp_path),
+            "--model",
+            f"m=local:{missing}",
+            "--port",
+            str(_free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "not found" in done.stderr or "llama-cpp-python" in done.stderr
+    assert "Traceback" not in done.stderr

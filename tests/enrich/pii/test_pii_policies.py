@@ -1,0 +1,98 @@
+"""The two policies on hand-written turns, with the real spaCy model."""
+
+from __future__ import annotations
+
+import pytest
+
+from wildchat.enrich.pii import Redactor
+from wildchat.enrich.pii.policies import is_placeholder_email
+
+P = "<PRESIDIO_ANONYMIZED_PERSON>"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello, my name is Margaret Hamilton and I need help with my resume.",
+        "Dear Margaret Hamilton,\nthank you for your order.",
+        "Please fix this letter.\n\nBest regards,\nMargaret Hamilton",
+    ],
+)
+def test_wildchat_redacts_names_after_a_cue(wildchat_redactor: Redactor, text: str) -> None:
+    res = wildchat_redactor.redact(text, "English")
+    assert "Margaret Hamilton" not in res.text and P in res.text
+    assert res.entities == {"PERSON": 1} and res.redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Write an essay about Margaret Hamilton and the Apollo program.",  # no cue: a public figure
+        "Hello, my name is Margaret.",  # one capitalised word
+        'Dear "Margaret Hamilton", the character in my novel, is brave.',  # quoted
+        "Best regards,\nMargaret\n\nHamilton Street is closed today.",  # words on two lines
+    ],
+)
+def test_wildchat_keeps_names_without_the_rules(wildchat_redactor: Redactor, text: str) -> None:
+    res = wildchat_redactor.redact(text, "English")
+    assert res.text == text and not res.redacted
+
+
+def test_strict_redacts_names_without_cues(strict_redactor: Redactor) -> None:
+    res = strict_redactor.redact("Write an essay about Margaret Hamilton and the Apollo program.", "English")
+    assert "Margaret Hamilton" not in res.text and res.entities.get("PERSON") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "wildchat_redacts"),
+    [
+        ("My phone is (415) 867-5309, call after 6.", True),
+        ("WhatsApp: 07700 900 461", True),
+        ("Try +44 20 7946 0958 from abroad.", True),  # leading +
+        ("The code (415) 867-5309 appears in the log.", False),  # no cue, no +
+    ],
+)
+def test_phone_needs_a_cue_or_plus_under_wildchat_only(
+    wildchat_redactor: Redactor, strict_redactor: Redactor, text: str, wildchat_redacts: bool
+) -> None:
+    assert wildchat_redactor.redact(text).redacted is wildchat_redacts
+    strict = strict_redactor.redact(text)
+    assert strict.entities.get("PHONE_NUMBER") == 1
+
+
+def test_placeholder_emails(wildchat_redactor: Redactor, strict_redactor: Redactor) -> None:
+    for value in ("john.doe@example.com", "test@gmail.com", "user123@yourdomain.com", "me@localhost"):
+        assert is_placeholder_email(value), value
+    assert not is_placeholder_email("margaret.h@mit.edu")
+    text = "send it to test@example.com and margaret.h@mit.edu"
+    wc = wildchat_redactor.redact(text)
+    assert wc.text == "send it to test@example.com and <PRESIDIO_ANONYMIZED_EMAIL_ADDRESS>"
+    assert strict_redactor.redact(text).entities == {"EMAIL_ADDRESS": 2}
+
+
+def test_credit_card_needs_card_nearby_under_wildchat(wildchat_redactor: Redactor) -> None:
+    with_cue = wildchat_redactor.redact("my visa card: 4111 1111 1111 1111")
+    without = wildchat_redactor.redact("the id 4111 1111 1111 1111 is in the table")
+    assert with_cue.entities == {"CREDIT_CARD": 1}
+    assert not without.redacted
+
+
+def test_urls_linkedin_only_under_wildchat(wildchat_redactor: Redactor, strict_redactor: Redactor) -> None:
+    text = "me: linkedin.com/in/margaret-hamilton-1936 and instagram.com/mhamilton_real"
+    assert wildchat_redactor.redact(text).entities == {"URL": 1}
+    assert strict_redactor.redact(text).entities == {"URL": 2}
+
+
+def test_secrets_are_redacted_under_both(wildchat_redactor: Redactor, strict_redactor: Redactor) -> None:
+    text = "client = OpenAI(api_key='sk-proj-Q7c2Lm9Xa4Vt1Rb8Nk3Wp6Hs0Jd5Fg2Yu7Ei4Oz')"
+    for red in (wildchat_redactor, strict_redactor):
+        res = red.redact(text)
+        assert "sk-proj" not in res.text and res.entities == {"SECRET": 1}
+
+
+def test_strict_only_types(wildchat_redactor: Redactor, strict_redactor: Redactor) -> None:
+    text = "IBAN GB82 WEST 1234 5698 7654 32, server 8.8.4.4, lan 192.168.1.1"
+    assert not wildchat_redactor.redact(text).redacted
+    res = strict_redactor.redact(text)
+    assert res.entities == {"IBAN_CODE": 1, "IP_ADDRESS": 1}
+    assert "192.168.1.1" in res.text  # private address: below the threshold

@@ -1,0 +1,101 @@
+"""Local HF classifier and Detoxify-checkpoint loading, on a tiny model built here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import torch
+from tiny_models import LABELS, WORDS, tiny_model_dir
+
+from wildchat.enrich.moderation.transformer import (
+    WindowedClassifier,
+    load_detoxify,
+    load_hf_classifier,
+    spread,
+)
+
+
+def direct_scores(model: Any, tokenizer: Any, words: list[str]) -> list[float]:
+    ids = tokenizer(" ".join(words))["input_ids"]
+    with torch.inference_mode():
+        logits = model(input_ids=torch.tensor([ids])).logits[0]
+    return torch.sigmoid(logits).tolist()
+
+
+def test_spread_caps_windows_keeping_ends() -> None:
+    items = [[i] for i in range(5)]
+    assert spread(items, 10) == items
+    assert spread(items, 3) == [[0], [2], [4]]
+    assert spread(items, 1) == [[0]]
+
+
+def test_hf_classifier_loads_local_dir_and_takes_max_over_windows(tmp_path: Path) -> None:
+    model, tok = tiny_model_dir(tmp_path)
+    clf = load_hf_classifier(tmp_path, max_windows=8)
+    assert clf.labels == LABELS and clf.multi_label and clf.width == 22  # 20 words + [CLS] [SEP]
+    short = "you are a good idiot"
+    (s,) = clf.score([short])
+    expect = direct_scores(model, tok, short.split())
+    assert [s[k] for k in LABELS] == pytest.approx(expect, abs=1e-5)
+    # 45 words -> windows of 20, 20, 5 words; each label's score is the max over them
+    words = (WORDS * 5)[:45]
+    (long_s,) = clf.score([" ".join(words)])
+    per_window = [direct_scores(model, tok, words[i : i + 20]) for i in (0, 20, 40)]
+    for k, label in enumerate(LABELS):
+        assert long_s[label] == pytest.approx(max(w[k] for w in per_window), abs=1e-5)
+
+
+def test_hf_classifier_bad_input(tmp_path: Path) -> None:
+    tiny_model_dir(tmp_path)
+    clf = load_hf_classifier(tmp_path, max_windows=4)
+    out = clf.score(["", "😀😀", "\x00\xff junk", "hello " * 200_000, "```code```"])
+    assert len(out) == 5 and all(set(o) == set(LABELS) for o in out)
+    assert all(0.0 <= v <= 1.0 for o in out for v in o.values())
+
+
+def test_single_label_uses_softmax(tmp_path: Path) -> None:
+    tiny_model_dir(tmp_path, multi_label=False)
+    clf = load_hf_classifier(tmp_path)
+    (s,) = clf.score(["hello world"])
+    assert sum(s.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_detoxify_checkpoint_on_local_config(tmp_path: Path) -> None:
+    cfg_dir = tmp_path / "base"
+    model, tok = tiny_model_dir(cfg_dir)
+    ckpt = tmp_path / "tiny.ckpt"
+    torch.save(
+        {
+            "config": {
+                "arch": {"args": {"num_classes": 3}},
+                "dataset": {
+                    "args": {
+                        "classes": ["toxic", "severe_toxic", "insult"],
+                        "change_names": {"toxic": "toxicity", "severe_toxic": "severe_toxicity"},
+                    }
+                },
+            },
+            "state_dict": model.state_dict(),
+        },
+        ckpt,
+    )
+    clf = load_detoxify(ckpt, cfg_dir)
+    assert isinstance(clf, WindowedClassifier)
+    assert clf.labels == ["toxicity", "severe_toxicity", "insult"]
+    (s,) = clf.score(["you are bad"])
+    assert [s["toxicity"], s["severe_toxicity"], s["insult"]] == pytest.approx(
+        direct_scores(model, tok, ["you", "are", "bad"]), abs=1e-5
+    )
+
+
+def test_missing_paths_fail_clearly(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="hf-classifier"):
+        load_hf_classifier(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        load_detoxify(tmp_path / "nope.ckpt", tmp_path)
