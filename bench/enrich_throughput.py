@@ -16,12 +16,14 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from wildchat.curate.batch import pipeline_schema
+from wildchat.curate.stage import Stage
 from wildchat.schema import Conversation, Turn, release_schema, to_row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,9 +53,16 @@ def load_conversations(data: Path, limit: int) -> list[list[tuple[str, str]]]:
 
 def to_batch(convs: list[list[tuple[str, str]]]) -> pa.RecordBatch:
     rows = [
-        to_row(Conversation(conversation_hash="", model="m", timestamp=None,
-                            conversation=[Turn(content=c, role=r) for r, c in turns],
-                            turn=max(1, len(turns) // 2), conversation_id=f"c{i}"))
+        to_row(
+            Conversation(
+                conversation_hash="",
+                model="m",
+                timestamp=None,
+                conversation=[Turn(content=c, role=r) for r, c in turns],
+                turn=max(1, len(turns) // 2),
+                conversation_id=f"c{i}",
+            )
+        )
         for i, turns in enumerate(convs)
     ]
     base = pa.RecordBatch.from_pylist(rows, schema=release_schema())
@@ -97,7 +106,7 @@ def main() -> None:
     print(f"{nc} conversations, {nt} turns, mean {chars / nt:.0f} chars/turn")
     for engine in ("fast", "hybrid", "lingua"):
         det = build_detector(LanguageConfig(engine=engine))  # type: ignore[arg-type]
-        timed(f"language engine={engine}", lambda d=det: d.detect(texts), nt, nc)
+        timed(f"language engine={engine}", partial(det.detect, texts), nt, nc)
     offline = load_offline()
     timed("toxicity offline", lambda: offline.scores(texts), nt, nc)
     lib_path = args.data / "jailbreak_llms" / "jailbreak_prompts_2023_05_07.csv"
@@ -105,9 +114,10 @@ def main() -> None:
     users = [c for turns in convs for r, c in turns if r == "user"]
     timed("jailbreak match (user turns only)", lambda: matcher.match(users), nt, nc)
     batch = to_batch(convs)
-    for stage in (LanguageStage(), ModerationStage(), JailbreakStage(library_path=str(lib_path))):
+    stages: list[Stage] = [LanguageStage(), ModerationStage(), JailbreakStage(library_path=str(lib_path))]
+    for stage in stages:
         stage.ensure_setup()
-        timed(f"stage {stage.name}", lambda s=stage: s(batch), nt, nc)
+        timed(f"stage {stage.name}", partial(stage, batch), nt, nc)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ def benign_prompts(data: Path) -> list[str]:
         if line.strip():
             out.append(json.loads(line))
 
-    def walk(node: dict) -> None:
+    def walk(node: dict[str, Any]) -> None:
         out.append(node["text"])
         for child in node.get("replies") or []:
             walk(child)

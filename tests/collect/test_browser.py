@@ -227,6 +227,13 @@ def test_chat_unreachable_without_consent(page: Any, server: Server, artifacts_d
     expect(page.get_by_role("button", name="I agree")).to_be_visible()
     expect(page.get_by_label("Message")).to_be_hidden()
 
+    # If the consent document cannot be loaded, nothing can be agreed to and the failure is visible.
+    page.route("**/api/consent", lambda route: route.abort())
+    page.reload()
+    expect(page.get_by_role("alert")).to_contain_text("Network error")
+    expect(page.locator("#consent-agree")).to_be_disabled()
+    expect(page.get_by_label("Message")).to_be_hidden()
+
 
 def test_consent_stream_followup_regenerate_and_hostile_text(
     page: Any, server: Server, artifacts_dir: Path

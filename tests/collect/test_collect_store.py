@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -37,15 +38,18 @@ class LostAck:
             raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
 
 
-def test_finish_retry_after_lost_commit_ack_stores_one_turn(db_url: str) -> None:
+@pytest.mark.parametrize("via", ["engine", "sessionmaker"])
+def test_finish_retry_after_lost_commit_ack_stores_one_turn(db_url: str, via: str) -> None:
+    """The server passes its Engine (Core connections); a sessionmaker works the same."""
     engine = make_engine(db_url)
     migrate(engine)
     sf = make_session_factory(engine)
     try:
         now = datetime.now(UTC)
         consent = record_consent(sf, "1", CLIENT, now)
+        store = engine if via == "engine" else sf
         prepared = start_exchange(
-            sf,
+            store,
             consent_id=consent.id,
             conversation_id=None,
             parent_id=None,
@@ -55,7 +59,7 @@ def test_finish_retry_after_lost_commit_ack_stores_one_turn(db_url: str) -> None
             now=now,
         )
         outcome = ExchangeOutcome("hello", "stop", now, "m", "bm", {"max_tokens": 5})
-        flaky = LostAck(sf)
+        flaky = LostAck(store)
         turn_id = finish_exchange(flaky, prepared, outcome)  # type: ignore[arg-type]
         assert flaky.failures == 1
         with sf() as s:

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from curate_helpers import STAGES, Logs, read_full, texts
 from typer.testing import CliRunner
 
-from conftest import STAGES, Logs, read_full, texts
 from wildchat.cli.main import app
 from wildchat.privacy import hmac_ip, rekey_hash
 
@@ -68,6 +68,11 @@ def test_cli_errors(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "link.branches" in res.output
     res = runner.invoke(app, ["curate", "--out", str(tmp_path / "o")])
     assert res.exit_code != 0
+    # the enrichment shortcuts pass through to their stages' config (validated even outside the pipeline)
+    res = runner.invoke(
+        app, ["curate", str(tmp_path), "--out", str(tmp_path / "o"), "--jailbreak-library", "nope.jsonl"]
+    )
+    assert res.exit_code == 2 and "library_path" in res.output
 
 
 def test_curate_from_the_collection_database(tmp_path: Path) -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import Logs
+from curate_helpers import Logs
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +25,13 @@ def ray_session(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _corpus(logs: Logs) -> None:
     for i in range(60):
         ip = f"203.0.113.{i % 7 + 1}"
-        logs.add([f"q{i % 11}"], f"a{i}", ip=ip, minute=i, consent=None if i % 13 == 0 or 30 <= i < 40 else logs_consent())
+        logs.add(
+            [f"q{i % 11}"],
+            f"a{i}",
+            ip=ip,
+            minute=i,
+            consent=None if i % 13 == 0 or 30 <= i < 40 else logs_consent(),
+        )
         if i % 4 == 0:
             logs.add([f"q{i % 11}", f"a{i}", "more?"], "sure", ip=ip, minute=i + 0.5)
         if i % 9 == 0:
@@ -35,7 +40,7 @@ def _corpus(logs: Logs) -> None:
 
 
 def logs_consent() -> dict[str, str]:
-    from conftest import CONSENT
+    from curate_helpers import CONSENT
 
     return CONSENT
 

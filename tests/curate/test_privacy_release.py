@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,12 +11,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from curate_helpers import Logs, read_full
 
-from conftest import Logs, read_full
 from wildchat.curate.batch import set_column
 from wildchat.curate.keys import key_path
 from wildchat.curate.stage import Stage
 from wildchat.curate.stages import register_stage
+from wildchat.formats.hashing import conversation_hash
 from wildchat.privacy import GeoLocator, hmac_ip, rekey_hash
 from wildchat.schema import release_schema
 
@@ -132,10 +134,9 @@ def test_release_layout_schema_splits_stats_and_card(logs: Logs, tmp_path: Path,
     assert [r["conversation"][0]["content"] for r in public] == ["hello there"]
     assert all(r["toxic"] is False for r in public)
     for r in full:  # WildChat's definition of the hash, on the released text
-        import hashlib
-
         canon = json.dumps([{"content": t["content"], "role": t["role"]} for t in r["conversation"]])
         assert r["conversation_hash"] == hashlib.sha256(canon.encode()).hexdigest()[:32]
+        assert r["conversation_hash"] == conversation_hash(r["conversation"])  # the shared helper agrees
     stats = json.loads((out / "stats.json").read_text())
     assert stats["release"]["full"] == 2 and stats["release"]["public"] == 1
     assert stats["release"]["toxic_unlabelled"] == 0 and stats["warnings"] == []

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import orjson
 import pyarrow as pa
 import pytest
+from curate_helpers import Logs, read_full, texts
 
-from conftest import Logs, read_full, texts
 from wildchat.curate.stage import Stage
 from wildchat.curate.stages import register_stage
 
@@ -144,3 +144,21 @@ def test_bad_input_is_counted_with_reasons_and_examples(logs: Logs, tmp_path: Pa
     assert sorted(texts(r)[0][1] for r in read_full(res.out)) == ["good one", "second file"]
     stats_text = (res.out / "stats.json").read_text()
     assert "bad 3" not in stats_text and "wizard" not in stats_text  # examples never echo content
+
+
+def test_parquet_and_gzip_inputs_give_the_same_conversations(logs: Logs, tmp_path: Path, curate: Any) -> None:
+    import gzip
+
+    from wildchat.formats.rawlog import RawLogWriter
+
+    _many(logs, 12)
+    src = logs.write(tmp_path / "a" / "logs.jsonl")
+    (tmp_path / "b").mkdir()
+    with RawLogWriter(tmp_path / "b" / "logs.parquet", row_group_size=5) as w:
+        w.write_all(logs.raw_logs())
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "logs.jsonl.gz").write_bytes(gzip.compress(src.read_bytes()))
+    outs = [curate([tmp_path / d], out=tmp_path / f"out-{d}") for d in ("a", "b", "c")]
+    rows = [sorted(json.dumps(texts(r)) for r in read_full(o.out)) for o in outs]
+    assert rows[0] == rows[1] == rows[2] and len(rows[0]) == 12  # 4 follow-ups merged into their chats
+    assert {o.stats["ingest"]["read"] for o in outs} == {len(logs.rows)}

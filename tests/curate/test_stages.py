@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import pytest
+from curate_helpers import Logs, read_full, texts
 
-from conftest import Logs, read_full, texts
 from wildchat.curate.batch import tag
 from wildchat.curate.stage import Stage, StageConfigError
 from wildchat.curate.stages import available_stages, get_stage

@@ -138,3 +138,14 @@ def test_identical_windows_are_sent_once(state_url: tuple[FakeState, str]) -> No
     out = eng.moderate(["a" * 100, "a" * 50])
     assert [m.flagged for m in out if m] == [False, False]
     assert state.requests == [["a" * 50]]
+
+
+def test_bad_input_never_crashes(state_url: tuple[FakeState, str]) -> None:
+    state, url = state_url
+    eng, _ = engine(url, window_chars=8000, min_window_chars=500)
+    big = "HATE " + "word " * 200_000
+    junk = ["\x00\xff binary \x07", "\ud800 lone surrogate", "😀" * 10, big, "```py\nx=1\n```"]
+    out = eng.moderate(junk)
+    assert all(m is not None and m.flagged is not None for m in out)
+    assert out[3] is not None and out[3].flagged is True  # the 1 MB turn is judged window by window
+    assert max(len(t) for r in state.requests for t in r) <= 8500

@@ -213,8 +213,9 @@ def test_jailbreak_stage(tmp_path: Path) -> None:
     out = JailbreakStage(library_path=str(lib))(batch)
     t0 = _turns(out, 0)
     assert (t0[0]["jailbreak"], t0[0]["jailbreak_match"]) == (True, "FreeBot")
-    assert (t0[1]["jailbreak"], t0[1]["jailbreak_match"]) == (None, None)  # only user turns are checked
+    # jailbreak describes user turns: assistant turns are False (filled), never checked against the library
+    assert (t0[1]["jailbreak"], t0[1]["jailbreak_match"]) == (False, None)
     assert (_turns(out, 1)[0]["jailbreak"], _turns(out, 1)[0]["jailbreak_match"]) == (False, None)
-    unchecked = JailbreakStage()
+    unchecked = JailbreakStage(signatures=False)  # no library and no signatures: nothing checked
     assert unchecked.public_config()["checked"] is False
     assert _turns(unchecked(batch), 0)[0]["jailbreak"] is None  # null = not checked

@@ -54,8 +54,8 @@ def test_hf_classifier_loads_local_dir_and_takes_max_over_windows(tmp_path: Path
 def test_hf_classifier_bad_input(tmp_path: Path) -> None:
     tiny_model_dir(tmp_path)
     clf = load_hf_classifier(tmp_path, max_windows=4)
-    out = clf.score(["", "😀😀", "\x00\xff junk", "hello " * 200_000, "```code```"])
-    assert len(out) == 5 and all(set(o) == set(LABELS) for o in out)
+    out = clf.score(["", "😀😀", "\x00\xff junk", "hello " * 200_000, "```code```", "\ud800 lone"])
+    assert len(out) == 6 and all(set(o) == set(LABELS) for o in out)
     assert all(0.0 <= v <= 1.0 for o in out for v in o.values())
 
 

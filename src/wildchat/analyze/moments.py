@@ -159,7 +159,7 @@ class TokenSample:
     @property
     def exact(self) -> bool:
         """True when every message was kept (no sampling happened)."""
-        return self.n_seen <= self.k
+        return int(self.counts().size) == self.n_seen
 
     def counts(self) -> npt.NDArray[np.int64]:
         """Token counts of the final sample (all messages when exact)."""

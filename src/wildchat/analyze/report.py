@@ -54,6 +54,9 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;font-size:14p
 dt{font-weight:600}dd{margin:0}
 code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef2f7;padding:1px 4px;
 border-radius:4px}
+.toc{display:flex;gap:18px;margin:18px 0 0;font-size:14px}
+.toc a{color:var(--accent);text-decoration:none;border-bottom:1px solid transparent}
+.toc a:hover{border-bottom-color:var(--accent)}
 .note{background:#fff7ed;border:1px solid #fed7aa;border-radius:8px;padding:8px 12px;font-size:14px}
 """
 
@@ -176,14 +179,16 @@ def render_report(
         f"<header><h1>Chat dataset analysis</h1><p class='sub'>{len(stats)} dataset(s) · tokenizer "
         f"<code>{tok}</code> · seed {seed}"
         f" · {escape(str(provenance.get('created', '')))}</p><div class='cards'>{cards}</div></header>",
+        "<nav class='toc'><a href='#tables'>Tables</a><a href='#figures'>Figures</a>"
+        "<a href='#missing'>What is missing</a><a href='#provenance'>Provenance</a></nav>",
         note_html,
-        "<h2>Tables</h2>",
+        "<h2 id='tables'>Tables</h2>",
         *(_table(t, colors) for t in tables),
-        "<h2>Figures</h2>",
+        "<h2 id='figures'>Figures</h2>",
         *(_figure(f) for f in figures),
-        "<h2>What is missing</h2>",
+        "<h2 id='missing'>What is missing</h2>",
         _missing(stats),
-        "<h2>Provenance</h2>",
+        "<h2 id='provenance'>Provenance</h2>",
         _provenance(provenance),
         "<p class='cap'>Full definitions of every statistic: docs/analysis.md. Machine-readable values: "
         "stats.json (per dataset), tables/*.csv, provenance.json.</p>",

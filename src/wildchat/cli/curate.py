@@ -51,7 +51,7 @@ def curate(
     ),
     pii_policy: str | None = typer.Option(None, "--pii-policy", help="Shortcut for --set pii.policy=…"),
     jailbreak_library: Path | None = typer.Option(
-        None, "--jailbreak-library", help="Shortcut for --set jailbreak.library=…"
+        None, "--jailbreak-library", help="Shortcut for --set jailbreak.library_path=…"
     ),
     list_stages: bool = typer.Option(False, "--list-stages", help="List the available stages and exit."),
 ) -> None:
@@ -76,7 +76,7 @@ def curate(
     if pii_policy:
         overrides.append(f'pii.policy="{pii_policy}"')
     if jailbreak_library:
-        overrides.append(f'jailbreak.library="{jailbreak_library}"')
+        overrides.append(f'jailbreak.library_path="{jailbreak_library}"')
     try:
         cfg = load_config(config, overrides)
     except (StageConfigError, KeyError, OSError, ValueError) as exc:

@@ -83,7 +83,7 @@ def serve(
         "access_log": False,  # uvicorn access lines carry the raw client IP
     }
     try:  # builds every backend: a missing model or package is reported before listening
-        app = create_app(settings)
+        app = create_app(settings, freeze_gc=True)
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         typer.echo(f"wildchat serve: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from anyio import CapacityLimiter
 from sqlalchemy import Engine
 
 from wildchat.collect.backends.registry import BackendRegistry
@@ -29,6 +30,11 @@ class Services:
     registry: BackendRegistry
     moderator: Moderator
     consent_text: str
+    #: Caps concurrent hot-path store calls at the pool size, so requests wait
+    #: for a pooled connection on the event loop instead of each worker thread
+    #: opening (and closing again) an overflow connection.  Made per event
+    #: loop by the app's lifespan; ``None`` = anyio's default thread limiter.
+    db_limiter: CapacityLimiter | None = None
 
 
 def build_services(settings: Settings) -> Services:

@@ -33,7 +33,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from wildchat.collect.backends.base import Backend, GenerationParams
-from wildchat.collect.store import ExchangeOutcome, PreparedExchange, SessionFactory, finish_exchange
+from wildchat.collect.store import ExchangeOutcome, PreparedExchange, Transactor, finish_exchange
 
 __all__ = ["Exchange", "ExchangeStream", "sse"]
 
@@ -57,8 +57,9 @@ class Exchange:
     model_name: str
     params: GenerationParams
     timeout_s: float
-    session_factory: SessionFactory
+    store: Transactor
     flush_s: float = 0.0
+    db_limiter: anyio.CapacityLimiter | None = None
     client_gone: bool = False
 
     async def run(self, emit: Emit) -> None:
@@ -128,7 +129,7 @@ class Exchange:
     async def _store(self, outcome: ExchangeOutcome) -> int | None:
         try:
             return await anyio.to_thread.run_sync(
-                partial(finish_exchange, self.session_factory, self.prepared, outcome)
+                partial(finish_exchange, self.store, self.prepared, outcome), limiter=self.db_limiter
             )
         except Exception:
             log.exception("could not store assistant turn of conversation %s", self.prepared.conversation_id)

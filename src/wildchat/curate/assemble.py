@@ -26,7 +26,7 @@ from wildchat.curate.linkplan import UnitPlan
 from wildchat.curate.scan import CONSENT_AFTER, CONSENT_MISSING
 from wildchat.schema import RawLog
 
-__all__ = ["CONSENT_NAMES", "LogText", "assemble", "log_text"]
+__all__ = ["CONSENT_NAMES", "LogText", "assemble", "log_text", "most_frequent"]
 
 CONSENT_NAMES = {0: "ok", CONSENT_MISSING: "missing", CONSENT_AFTER: "after_log"}
 LogText = tuple[list[str], list[str], str]
@@ -40,7 +40,7 @@ def log_text(record: Mapping[str, Any] | RawLog) -> LogText:
     return [m["role"] for m in msgs], [m["content"] for m in msgs], record.get("response") or ""
 
 
-def _mode(values: Sequence[Any]) -> Any:
+def most_frequent(values: Sequence[Any]) -> Any:
     """Most frequent non-null value (ties: the earliest); fast when all agree."""
     vals = [v for v in values if v is not None]
     if not vals:
@@ -126,11 +126,11 @@ def assemble(plan: UnitPlan, texts: Sequence[LogText]) -> pa.RecordBatch:
     conv_country, conv_state, conv_hip, conv_header = [], [], [], []
     for i in range(n):
         lo, hi = offsets[i], offsets[i + 1]
-        conv_country.append(_mode(u_country[lo:hi]))
-        conv_state.append(_mode(u_state[lo:hi]))
-        conv_hip.append(_mode(u_hip[lo:hi]))
+        conv_country.append(most_frequent(u_country[lo:hi]))
+        conv_state.append(most_frequent(u_state[lo:hi]))
+        conv_hip.append(most_frequent(u_hip[lo:hi]))
         pairs = [(al, ua) for al, ua, u in zip(u_al[lo:hi], u_ua[lo:hi], t_user[lo:hi], strict=True) if u]
-        best = _mode(pairs)
+        best = most_frequent(pairs)
         conv_header.append(None if best is None else {"accept-language": best[0], "user-agent": best[1]})
     last = (np.cumsum(plan.n_exch.astype(np.int64)) - 1).tolist()
     values: dict[str, Any] = {

@@ -89,6 +89,7 @@ def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
             f"| {st['name']} | {st['rows_in']:,} | {st['rows_out']:,} | "
             f"{json.dumps(st['dropped'], sort_keys=True)} | `{json.dumps(st['config'], sort_keys=True)}` |"
         )
+    out += _enrichment(stats["stages"])
     out += [
         "",
         "Bad input skipped by reason: " + f"`{json.dumps(ingest['skipped_by_reason'], sort_keys=True)}`",
@@ -106,6 +107,58 @@ def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
         if pa.types.is_list(f.type) and pa.types.is_struct(f.type.value_type) and f.name == "conversation":
             out += [f"| `conversation[].{c.name}` | `{_type_name(c.type)}` |" for c in f.type.value_type]
     return "\n".join(out) + "\n"
+
+
+#: counters shown in the card per stage: exact keys, or a ``prefix:`` for a whole breakdown
+_CARD_COUNTERS = {
+    "language": ("turns", "path:", "label:"),
+    "moderation": (
+        "turns_judged",
+        "judged:",
+        "turns_toxic",
+        "turns_unknown",
+        "openai_missing",
+        "openai_cache_hits",
+    ),
+    "pii": ("turns_scanned", "turns_with_language", "turns_redacted", "entity:"),
+    "jailbreak": ("turns_checked", "turns_jailbreak", "source:", "match:"),
+}
+
+
+def _engines(name: str, config: dict[str, Any]) -> str:
+    """What ran in an enrichment stage, from its public config."""
+    if name == "language":
+        return f"engine `{config.get('engine')}`"
+    if name == "moderation":
+        return "toxic decided by " + ", ".join(f"`{e}`" for e in config.get("engines_deciding_toxic", []))
+    if name == "pii":
+        return f"policy `{config.get('policy')}`, NER languages `{config.get('languages')}`"
+    if name == "jailbreak":
+        srcs = config.get("sources") or []
+        return (
+            "sources " + ", ".join(f"`{x}`" for x in srcs)
+            if srcs
+            else "**not checked** (`jailbreak` is null)"
+        )
+    return ""
+
+
+def _enrichment(stages: list[dict[str, Any]]) -> list[str]:
+    """Engines that ran and their key counters, one line per enrichment stage."""
+    lines = []
+    for st in stages:
+        keys = _CARD_COUNTERS.get(st["name"])
+        if keys is None:
+            continue
+        counters = st.get("counters", {})
+        shown = {
+            k: v
+            for k, v in counters.items()
+            if any(k == x or (x.endswith(":") and k.startswith(x)) for x in keys)
+        }
+        text = ", ".join(f"{k} {v:,}" for k, v in shown.items()) or "no counts"
+        lines.append(f"- **{st['name']}**: {_engines(st['name'], st['config'])}; {text}")
+    return ["", "### Enrichment: engines that ran", "", *lines] if lines else []
 
 
 def write_card(path: Path, stats: dict[str, Any], key: ReleaseKey) -> None:

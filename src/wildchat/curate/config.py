@@ -21,7 +21,7 @@ Layout of ``curate.toml`` (every table optional)::
     workers = 0                        # 0 = one per CPU core
     ray_address = ""                   # empty = start a local Ray
     ray_cpus = 2
-    ray_fuse = false                   # true: all stages in one Ray actor (cheaper on small machines)
+    ray_fuse = true                    # one actor pool runs all stages; false: a pool per stage
 
     [stages.roles]                     # one table per stage: its config keys
     mode = "drop"
@@ -53,9 +53,10 @@ DEFAULT_STAGES = (
     "holdout",
     "dev_accounts",
     "privacy",
+    "language",  # before pii: PII picks its NER model by the turn's language label
     "pii",
-    "language",
     "moderation",
+    "jailbreak",
 )
 SECTIONS = ("pipeline", "link", "ingest", "release", "executor", "stages")
 PUBLIC_RULES = ("not_flagged", "strict")
@@ -74,7 +75,7 @@ class CurateConfig:
     workers: int = 0
     ray_address: str = ""
     ray_cpus: int = 2
-    ray_fuse: bool = False
+    ray_fuse: bool = True
     raw: dict[str, Any] = field(default_factory=dict)
 
     def stage_config(self, name: str) -> dict[str, Any]:
@@ -172,10 +173,13 @@ def from_dict(raw: Mapping[str, Any]) -> CurateConfig:
         workers=int(execu.get("workers", 0)),
         ray_address=str(execu.get("ray_address", "")),
         ray_cpus=int(execu.get("ray_cpus", 2)),
-        ray_fuse=bool(execu.get("ray_fuse", False)),
+        ray_fuse=bool(execu.get("ray_fuse", True)),
         raw=dict(raw),
     )
     build_stages(cfg)  # validate every stage config now, not in a worker
+    for name, conf in stages_raw.items():  # tables of stages outside the pipeline must be valid too
+        if name not in names:
+            get_stage(name)(**dict(conf))
     return cfg
 
 

@@ -168,37 +168,40 @@ def _run(
     fingerprint = _fingerprint(paths, cfg, key, limit, by_content)
     _reset_if_changed(out, fingerprint)
     executor = _make_executor(cfg)
-    say(f"{len(paths)} input file(s), {len(units)} unit(s); executor {cfg.executor}")
+    try:
+        say(f"{len(paths)} input file(s), {len(units)} unit(s); executor {cfg.executor}")
 
-    chunks = _scan_all(executor, units, cfg, limit)
-    ingest = SkipReport()
-    for c in chunks:
-        ingest.merge(c.report)
-    t_scan = time.perf_counter()
-    linked: LinkResult = link(chunks, cfg.link, [u.source for u in units])
-    del chunks
-    t_link = time.perf_counter()
-    say(f"linked {linked.logs} logs into {linked.conversations} conversations")
+        chunks = _scan_all(executor, units, cfg, limit)
+        ingest = SkipReport()
+        for c in chunks:
+            ingest.merge(c.report)
+        t_scan = time.perf_counter()
+        linked: LinkResult = link(chunks, cfg.link, [u.source for u in units])
+        del chunks
+        t_link = time.perf_counter()
+        say(f"linked {linked.logs} logs into {linked.conversations} conversations")
 
-    by_unit = {u.index: u for u in units}
-    summaries: dict[int, ShardSummary] = {}
-    todo: list[int] = []
-    for u in sorted(linked.plans):
-        done = read_marker(out, u, fingerprint)
-        if done is not None:
-            summaries[u] = done
-        else:
-            todo.append(u)
-    resumed = len(summaries)
-    stages = build_stages(cfg)
-    opts = WriteOptions(out, cfg.public, cfg.row_group_rows, fingerprint)
+        by_unit = {u.index: u for u in units}
+        summaries: dict[int, ShardSummary] = {}
+        todo: list[int] = []
+        for u in sorted(linked.plans):
+            done = read_marker(out, u, fingerprint)
+            if done is not None:
+                summaries[u] = done
+            else:
+                todo.append(u)
+        resumed = len(summaries)
+        stages = build_stages(cfg)
+        opts = WriteOptions(out, cfg.public, cfg.row_group_rows, fingerprint)
 
-    def jobs() -> Iterator[ShardJob]:
-        for u in todo:
-            yield ShardJob(by_unit[u], linked.plans.pop(u))
+        def jobs() -> Iterator[ShardJob]:
+            for u in todo:
+                yield ShardJob(by_unit[u], linked.plans.pop(u))
 
-    for s in executor.run_shards(jobs(), len(todo), stages, opts):
-        summaries[s.unit] = s
+        for s in executor.run_shards(jobs(), len(todo), stages, opts):
+            summaries[s.unit] = s
+    finally:
+        executor.close()
     t_end = time.perf_counter()
     ordered = [summaries[u] for u in sorted(summaries)]
     stats = _stats(

@@ -39,6 +39,15 @@ removes a row only by *tagging* it: setting ``drop_reason`` (helpers:
 it runs :meth:`process` on the kept rows, merges dropped rows back in their
 places and counts :class:`StageStats` (rows in/out, drops by reason with
 example conversation ids, seconds).
+
+**Counters.** A stage may count what it did beyond rows (turns judged per
+engine, entities redacted by type, matches per family ...) with
+:meth:`Stage.count`; they live in ``StageStats.counters`` (``dict[str, int]``,
+added up like the rest when stats merge across batches, workers and Ray
+actors) and appear per stage in ``stats.json``.  Keys are short ASCII names,
+``kind:value`` for breakdowns (``judged:openai``, ``entity:EMAIL_ADDRESS``);
+they never hold record content.  Stats written before counters existed read
+back with empty counters.
 """
 
 from __future__ import annotations
@@ -73,6 +82,7 @@ class StageStats:
     examples: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
     batches: int = 0
+    counters: Counter[str] = field(default_factory=Counter)
 
     def merge(self, other: StageStats) -> StageStats:
         """Add ``other`` into this (in place) and return self."""
@@ -80,10 +90,11 @@ class StageStats:
         self.rows_out += other.rows_out
         self.dropped.update(other.dropped)
         for reason, items in other.examples.items():
-            bucket = self.examples.setdefault(reason, [])
-            bucket.extend(items[: MAX_DROP_EXAMPLES - len(bucket)])
+            # the smallest ids, not the first seen: the same whatever the batch or merge order
+            self.examples[reason] = sorted({*self.examples.get(reason, []), *items})[:MAX_DROP_EXAMPLES]
         self.seconds += other.seconds
         self.batches += other.batches
+        self.counters.update(other.counters)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,6 +105,7 @@ class StageStats:
             "examples": {k: sorted(v) for k, v in sorted(self.examples.items())},
             "seconds": round(self.seconds, 6),
             "batches": self.batches,
+            "counters": {k: int(v) for k, v in sorted(self.counters.items())},
         }
 
     @classmethod
@@ -105,6 +117,7 @@ class StageStats:
             examples={str(k): list(v) for k, v in dict(d.get("examples", {})).items()},
             seconds=float(d.get("seconds", 0.0)),
             batches=int(d.get("batches", 0)),
+            counters=Counter({str(k): int(v) for k, v in dict(d.get("counters") or {}).items()}),
         )
 
 
@@ -164,6 +177,16 @@ class Stage:
         """Config with ``secret_keys`` masked, for the card and ``stats.json``."""
         return {k: ("<secret>" if k in self.secret_keys and v else v) for k, v in sorted(self.config.items())}
 
+    @property
+    def counters(self) -> Counter[str]:
+        """Counters since the last :meth:`take_stats` (``self.stats.counters``)."""
+        return self.stats.counters
+
+    def count(self, key: str, n: int = 1) -> None:
+        """Add ``n`` to counter ``key`` (zero adds nothing, so absent means zero)."""
+        if n:
+            self.stats.counters[key] += int(n)
+
     def take_stats(self) -> StageStats:
         """Return the stats counted so far and start a fresh count."""
         stats, self.stats = self.stats, StageStats()
@@ -203,12 +226,16 @@ class Stage:
         if not newly.any():
             return
         ids = out.column("conversation_id").to_pylist()
+        found: dict[str, list[str]] = {}
         for i in np.flatnonzero(newly):
             reason = str(reasons[i])
             self.stats.dropped[reason] += 1
-            bucket = self.stats.examples.setdefault(reason, [])
-            if len(bucket) < MAX_DROP_EXAMPLES and ids[i] is not None:
-                bucket.append(str(ids[i]))
+            if ids[i] is not None:
+                found.setdefault(reason, []).append(str(ids[i]))
+        for reason, items in found.items():
+            self.stats.examples[reason] = sorted({*self.stats.examples.get(reason, []), *items})[
+                :MAX_DROP_EXAMPLES
+            ]
 
 
 def _merge_back(kept_out: pa.RecordBatch, dropped: pa.RecordBatch, kept_mask: np.ndarray) -> pa.RecordBatch:

@@ -15,6 +15,13 @@ shingles survives the edits users make to templates (a filled-in question, a
 renamed persona, trimmed lines).  Texts under ``min_words`` words are not
 compared (no template is that short) and get ``False``.
 
+**Built-in signatures.** :class:`SignatureMatcher` needs no library: short
+cue regexes written for this project, one or a few per well-known public
+jailbreak family (DAN, Developer Mode, AIM, "ignore previous instructions",
+...), in ``jailbreak_signatures.toml`` next to this module (reviewed data, no
+third-party prompt text).  Precision first: a family cue, not "sounds edgy".
+:class:`CombinedMatcher` asks the library first and lets signatures fill in.
+
 **Discovery.** :func:`discover_templates` clusters long user prompts by the
 same MinHash LSH and returns groups reused by many distinct users -- the
 way new jailbreak templates show up in a log before anyone names them.
@@ -24,11 +31,13 @@ from __future__ import annotations
 
 import csv
 import re
+import tomllib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_CHARS = 50_000  # cost bound per text; templates are far shorter
@@ -133,6 +142,103 @@ class JailbreakMatcher:
 
     def match(self, texts: Sequence[str]) -> list[str | None]:
         return [self.match_one(t) for t in texts]
+
+
+SIGNATURES_FILE = "jailbreak_signatures.toml"
+Source = Literal["library", "signature"]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One jailbreak family, the cue regexes that name it, and their prefilter anchors."""
+
+    family: str
+    patterns: tuple[str, ...]
+    anchors: tuple[str, ...]
+
+
+def load_signatures(path: str | Path | None = None) -> list[Signature]:
+    """Families of a signatures TOML (default: the built-in file); bad regexes raise ``ValueError``."""
+    if path is None:
+        raw = resources.files("wildchat.enrich").joinpath(SIGNATURES_FILE).read_text(encoding="utf-8")
+    else:
+        raw = Path(path).read_text(encoding="utf-8")
+    try:
+        doc = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"jailbreak signatures: {exc}") from exc
+    out = []
+    for n, fam in enumerate(doc.get("family", [])):
+        name, patterns = str(fam.get("name") or ""), tuple(str(p) for p in fam.get("patterns") or ())
+        anchors = tuple(str(a) for a in fam.get("anchors") or ())
+        if not name or not patterns or not anchors:
+            raise ValueError(f"jailbreak signatures: family #{n} needs a name, patterns and anchors")
+        if any(not a or a != a.lower() for a in anchors):
+            raise ValueError(f"jailbreak signatures: {name}: anchors must be non-empty lower-case text")
+        for pat in patterns:
+            try:
+                re.compile(pat)
+            except re.error as exc:
+                raise ValueError(f"jailbreak signatures: {name}: bad pattern ({exc})") from exc
+        out.append(Signature(name, patterns, anchors))
+    return out
+
+
+class SignatureMatcher:
+    """Built-in cue regexes; :meth:`match_one` names the family of the earliest cue.
+
+    Text is matched with whitespace runs collapsed to one space, case
+    insensitive, on at most ``MAX_CHARS`` characters.  Python's ``re`` spends
+    ~10 us per KB on every ``\\b``-led pattern, so each family's regex only
+    runs when one of its anchors (plain substrings, ~0.3 us) is in the
+    lower-cased text: ~20 us per ordinary KB instead of ~450.  ``prefilter =
+    False`` runs every regex (tests check both agree).
+    """
+
+    def __init__(self, signatures: Sequence[Signature] | None = None, *, prefilter: bool = True) -> None:
+        self.signatures = list(load_signatures() if signatures is None else signatures)
+        self.prefilter = prefilter
+        self._regexes = [
+            re.compile("|".join(f"(?:{p})" for p in sig.patterns), re.IGNORECASE) for sig in self.signatures
+        ]
+
+    def match_one(self, text: str) -> str | None:
+        norm = " ".join(text[:MAX_CHARS].split())
+        low = norm.lower() if self.prefilter else ""
+        best: tuple[int, int] | None = None
+        for i, (sig, regex) in enumerate(zip(self.signatures, self._regexes, strict=True)):
+            if self.prefilter and not any(a in low for a in sig.anchors):
+                continue
+            found = regex.search(norm)
+            if found is not None and (best is None or found.start() < best[0]):
+                best = (found.start(), i)
+        return None if best is None else self.signatures[best[1]].family
+
+    def match(self, texts: Sequence[str]) -> list[str | None]:
+        return [self.match_one(t) for t in texts]
+
+
+class CombinedMatcher:
+    """Library (MinHash) first, then signatures; :meth:`match` also says which source matched."""
+
+    def __init__(self, library: JailbreakMatcher | None, signatures: SignatureMatcher | None) -> None:
+        self.library = library
+        self.signatures = signatures
+
+    def match_sources(self, texts: Sequence[str]) -> list[tuple[str, Source] | None]:
+        """Per text: ``(family, "library" | "signature")`` or ``None``."""
+        out: list[tuple[str, Source] | None] = []
+        for text in texts:
+            name = self.library.match_one(text) if self.library is not None else None
+            if name is not None:
+                out.append((name, "library"))
+                continue
+            name = self.signatures.match_one(text) if self.signatures is not None else None
+            out.append(None if name is None else (name, "signature"))
+        return out
+
+    def match(self, texts: Sequence[str]) -> list[str | None]:
+        return [None if m is None else m[0] for m in self.match_sources(texts)]
 
 
 @dataclass(frozen=True)

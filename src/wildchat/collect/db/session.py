@@ -9,14 +9,18 @@ pool; nothing creates an engine per request.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["is_sqlite", "make_engine", "make_session_factory"]
+__all__ = ["is_sqlite", "make_engine", "make_session_factory", "warm_pool"]
+
+log = logging.getLogger(__name__)
 
 
 def is_sqlite(url: str) -> bool:
@@ -59,3 +63,22 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit (rows are read after the transaction)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def warm_pool(engine: Engine, n: int) -> int:
+    """Open up to ``n`` pooled connections now; returns how many opened.
+
+    The first requests after a start then don't pay for connecting (several
+    ms each with PostgreSQL).  Best effort: a database that is down is
+    reported by the store's retries on the first request, not here.
+    """
+    conns: list[Connection] = []
+    try:
+        for _ in range(n):
+            conns.append(engine.connect())
+    except SQLAlchemyError as exc:
+        log.warning("could not pre-open database connections: %s", type(exc).__name__)
+    finally:
+        for conn in conns:
+            conn.close()
+    return len(conns)

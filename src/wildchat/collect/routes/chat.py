@@ -67,7 +67,7 @@ def _prepare(services: Services, req: ChatRequest, consent_id: str, client: Clie
     """Thread side of the hot path: daily turn limit, then the user-turn transaction."""
     services.limiter.check_turn(client.rate_key)
     return start_exchange(
-        services.session_factory,
+        services.engine,
         consent_id=consent_id,
         conversation_id=req.conversation_id,
         parent_id=req.parent_id,
@@ -92,7 +92,9 @@ async def chat(
     entry = services.registry.get(req.model)
     if not services.moderator.allows(req.message):
         raise ApiError(400, "message_refused", "this message is not accepted by the service's content rules")
-    prepared = await anyio.to_thread.run_sync(partial(_prepare, services, req, consent.consent_id, client))
+    prepared = await anyio.to_thread.run_sync(
+        partial(_prepare, services, req, consent.consent_id, client), limiter=services.db_limiter
+    )
     params = GenerationParams(max_tokens=entry.spec.max_tokens, temperature=req.temperature, top_p=req.top_p)
     return ExchangeStream(
         Exchange(
@@ -102,6 +104,7 @@ async def chat(
             params=params,
             timeout_s=settings.generation_timeout_s,
             flush_s=settings.stream_flush_ms / 1000.0,
-            session_factory=services.session_factory,
+            store=services.engine,
+            db_limiter=services.db_limiter,
         )
     )

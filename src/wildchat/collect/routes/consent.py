@@ -48,9 +48,9 @@ async def post_consent(request: Request, services: AppServices, client: Client) 
         raise ApiError(400, "consent_invalid", "consent needs both agree: true and confirm: true")
     if body.get("version") != settings.consent_version:
         raise ApiError(400, "consent_version", "this is not the current consent version; reload the terms")
-    row = await anyio.to_thread.run_sync(
-        partial(record_consent, services.session_factory, settings.consent_version, client, datetime.now(UTC))
-    )
+    now = datetime.now(UTC)
+    store = partial(record_consent, services.session_factory, settings.consent_version, client, now)
+    row = await anyio.to_thread.run_sync(store, limiter=services.db_limiter)
     response = JSONResponse(
         {"consent_id": row.id, "version": row.version, "timestamp": row.created_at.isoformat()}
     )

@@ -90,11 +90,14 @@
     }
   }
 
-  async function showConsent(message) {
+  // Show the consent screen; "I agree" stays disabled until the document (`doc`, or a fresh
+  // GET /api/consent) is on screen, so nobody can agree to a version they were not shown.
+  async function showConsent(message, doc) {
+    el.agree.disabled = true;
     show("consent");
     if (message) showError(message);
     try {
-      state.consent = await api("GET", "/api/consent");
+      state.consent = doc || (await api("GET", "/api/consent"));
       el.consentVersion.textContent = String(state.consent.version);
       renderConsent(String(state.consent.text));
       el.agree.disabled = false;
@@ -105,6 +108,7 @@
   }
 
   function openConfirm() {
+    if (!state.consent) return;
     el.confirmCheck.checked = false;
     el.confirmSubmit.disabled = true;
     el.confirmVersion.textContent = String(state.consent.version);
@@ -343,7 +347,7 @@
         state.consent = consent;
         await showChat();
       } else {
-        await showConsent();
+        await showConsent(null, consent);
       }
     } catch (err) {
       if (err instanceof HttpError && err.status === 403) showConsent();

@@ -84,6 +84,9 @@ class LocalExecutor:
                 if stop is not None and stop(result):
                     return
 
+    def close(self) -> None:
+        """Nothing to release: pools are closed after each pass."""
+
     def scan(self, units: Sequence[Unit], failed: frozenset[str], limit: int | None) -> Iterator[ScanChunk]:
         """First-pass chunks in unit order (stops early once ``limit`` logs are in)."""
         total = 0

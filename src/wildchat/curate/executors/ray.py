@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import pickle
+import shutil
 import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -86,6 +87,7 @@ class RayExecutor:
         self.address = address
         self.num_cpus = num_cpus
         self.fuse = fuse
+        self._tmp: str | None = None  # set when this executor started a local Ray
 
     def _ray(self) -> Any:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -95,9 +97,21 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
             else:
-                tmp = tempfile.mkdtemp(prefix="wcray-", dir="/tmp")
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, _temp_dir=tmp, log_to_driver=False)
+                self._tmp = tempfile.mkdtemp(prefix="wcray-", dir="/tmp")  # short: Ray's socket paths
+                ray.init(
+                    num_cpus=self.num_cpus, include_dashboard=False, _temp_dir=self._tmp, log_to_driver=False
+                )
         return ray
+
+    def close(self) -> None:
+        """Stop the local Ray this executor started (and remove its temp folder); keep others."""
+        if self._tmp is None:
+            return
+        import ray
+
+        ray.shutdown()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._tmp = None
 
     def scan(self, units: Sequence[Unit], failed: frozenset[str], limit: int | None) -> Iterator[ScanChunk]:
         ray = self._ray()

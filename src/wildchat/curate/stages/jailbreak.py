@@ -1,22 +1,35 @@
-"""Stage ``jailbreak``: mark user turns that reuse a known jailbreak prompt.
+"""Stage ``jailbreak``: mark user turns that use a known jailbreak prompt.
 
-Wraps :class:`wildchat.enrich.jailbreak.JailbreakMatcher`.  User turns get
-``jailbreak`` (bool) and ``jailbreak_match`` (the matched family name, else
-null); other turns stay null.  Never drops a row.
+Two sources, combined by :class:`wildchat.enrich.jailbreak.CombinedMatcher`:
 
-Config (``[stages.jailbreak]``): ``library_path`` (a jailbreak_llms-style
-CSV or a ``---``-separated text file; this project ships none),
-``threshold`` (estimated Jaccard of word 3-shingles, default 0.3),
-``min_words`` (shorter user turns are not compared -> ``False``),
-``num_perm`` (MinHash permutations).
+* **library** (``library_path``; this project ships none): a
+  jailbreak_llms-style CSV or a ``---``-separated text file, matched by
+  MinHash LSH (``threshold`` = estimated Jaccard of word 3-shingles,
+  ``num_perm`` permutations, user turns under ``min_words`` words skipped);
+* **built-in signatures** (``signatures = true``, default): short cue regexes
+  written for this project per well-known public family (DAN, Developer
+  Mode, AIM, "ignore previous instructions", ...), in
+  ``wildchat/enrich/jailbreak_signatures.toml``.
 
-**No library -> not checked.**  Without ``library_path`` the stage changes
-nothing: ``jailbreak`` stays null, which means "not checked", never "not a
-jailbreak".  ``public_config()`` says ``checked: false`` so the card tells.
+A library match wins; signatures fill in where the library found nothing.
+
+**Output contract.** ``jailbreak`` describes *user* turns: a user turn gets
+``True`` (``jailbreak_match`` = the family / library entry name) or
+``False`` (also when it is empty or too short); every other turn
+(assistant) gets ``False`` and a null match, so the field is filled on every
+turn.  Only with ``signatures = false`` and no ``library_path`` is nothing
+checked: then ``jailbreak`` stays null ("not checked", never "not a
+jailbreak") and ``public_config()`` says ``checked: false``.  Never drops a
+row.  ``public_config()["sources"]`` lists the sources that ran (card,
+``stats.json``).
+
+Counters: ``turns_checked`` (user turns), ``turns_jailbreak``,
+``source:library`` / ``source:signature``, ``match:<family>``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,26 +44,32 @@ __all__ = ["JailbreakStage"]
 
 @register_stage
 class JailbreakStage(Stage):
-    """Match user turns against a jailbreak prompt library (MinHash LSH)."""
+    """Mark user turns matching built-in jailbreak signatures and/or a prompt library."""
 
     name: ClassVar[str] = "jailbreak"
-    description: ClassVar[str] = "mark user turns matching a known jailbreak prompt library (MinHash LSH)"
+    description: ClassVar[str] = (
+        "mark user turns using a known jailbreak (built-in family signatures + optional MinHash library)"
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "library_path": None,
+        "signatures": True,
         "threshold": 0.3,
         "min_words": 20,
         "num_perm": 128,
     }
-    requires: ClassVar[tuple[str, ...]] = ("datasketch",)
+    requires: ClassVar[tuple[str, ...]] = ()  # datasketch only with a library: checked in __init__
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
         path = self.config["library_path"]
         if path is not None and not Path(path).is_file():
             raise StageConfigError(f"stage 'jailbreak': library_path {path!r} is not a file")
+        if path is not None and importlib.util.find_spec("datasketch") is None:
+            raise StageConfigError(f"stage 'jailbreak': a library needs datasketch: {self.install_hint}")
         if not 0.0 < float(self.config["threshold"]) <= 1.0:
             raise StageConfigError("stage 'jailbreak': threshold must be in (0, 1]")
-
+        if not isinstance(self.config["signatures"], bool):
+            raise StageConfigError("stage 'jailbreak': signatures must be true or false")
         self._fresh()
 
     def _fresh(self) -> None:
@@ -61,22 +80,35 @@ class JailbreakStage(Stage):
         super().__setstate__(state)
         self._fresh()
 
-    def setup(self) -> None:
-        if self.config["library_path"] is None:
-            return
-        from wildchat.enrich.jailbreak import JailbreakMatcher, load_library
+    @property
+    def sources(self) -> list[str]:
+        """The sources this config runs, in priority order."""
+        out = ["library"] if self.config["library_path"] is not None else []
+        return out + (["signature"] if self.config["signatures"] else [])
 
-        self.check_requirements()
-        entries = load_library(self.config["library_path"])
-        self._matcher = JailbreakMatcher(
-            entries,
-            threshold=float(self.config["threshold"]),
-            num_perm=int(self.config["num_perm"]),
-            min_words=int(self.config["min_words"]),
+    def setup(self) -> None:
+        from wildchat.enrich.jailbreak import (
+            CombinedMatcher,
+            JailbreakMatcher,
+            SignatureMatcher,
+            load_library,
         )
 
+        if not self.sources:
+            return
+        library = None
+        if self.config["library_path"] is not None:
+            library = JailbreakMatcher(
+                load_library(self.config["library_path"]),
+                threshold=float(self.config["threshold"]),
+                num_perm=int(self.config["num_perm"]),
+                min_words=int(self.config["min_words"]),
+            )
+        signatures = SignatureMatcher() if self.config["signatures"] else None
+        self._matcher = CombinedMatcher(library, signatures)
+
     def public_config(self) -> dict[str, Any]:
-        return {**super().public_config(), "checked": self.config["library_path"] is not None}
+        return {**super().public_config(), "checked": bool(self.sources), "sources": self.sources}
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if self._matcher is None:
@@ -84,11 +116,16 @@ class JailbreakStage(Stage):
         roles = turn_field(batch, "role").to_pylist()
         contents = turn_field(batch, "content").to_pylist()
         users = [i for i, r in enumerate(roles) if r == "user"]
-        found = self._matcher.match([contents[i] or "" for i in users])
-        flags: list[bool | None] = [None] * len(roles)
+        found = self._matcher.match_sources([contents[i] or "" for i in users])
+        flags: list[bool] = [False] * len(roles)
         names: list[str | None] = [None] * len(roles)
-        for i, name in zip(users, found, strict=True):
-            flags[i], names[i] = name is not None, name
+        for i, hit in zip(users, found, strict=True):
+            if hit is not None:
+                flags[i], names[i] = True, hit[0]
+                self.count(f"source:{hit[1]}")
+                self.count(f"match:{hit[0]}")
+        self.count("turns_checked", len(users))
+        self.count("turns_jailbreak", sum(1 for h in found if h is not None))
         return with_turn_fields(
             batch, {"jailbreak": pa.array(flags, pa.bool_()), "jailbreak_match": pa.array(names, pa.string())}
         )

@@ -11,6 +11,9 @@ turns), ``min_confidence`` (floor -> ``Unknown``; 0 = off, as WildChat),
 ``fast_accept`` (hybrid: fast detector's English probability kept as final),
 ``lingua_low_accuracy`` (lingua's low-accuracy mode: less memory, worse on
 short texts).  The detector is built once per worker in :meth:`setup`.
+
+Counters: ``turns``, ``path:fast`` / ``path:lingua`` (which detector gave the
+final answer for a turn with letters), ``label:Nolang``, ``label:Unknown``.
 """
 
 from __future__ import annotations
@@ -79,8 +82,27 @@ class LanguageStage(Stage):
         from wildchat.enrich.language import conversation_language
 
         contents = [c or "" for c in turn_field(batch, "content").to_pylist()]
-        labels = self._detector.detect(contents)
+        labels = self._count_paths(contents)
         offsets = turn_offsets(batch)
         conv = [conversation_language(labels[offsets[i] : offsets[i + 1]]) for i in range(len(batch))]
         batch = with_turn_fields(batch, {"language": pa.array(labels, pa.string())})
         return set_column(batch, "language", pa.array(conv, pa.string()))
+
+    def _count_paths(self, contents: list[str]) -> list[str]:
+        """Detect, counting which detector answered (the hybrid keeps running totals)."""
+        from wildchat.enrich.language import NOLANG, UNKNOWN
+
+        det = self._detector
+        before = (getattr(det, "fast_answers", 0), getattr(det, "lingua_answers", 0))
+        labels: list[str] = det.detect(contents)
+        nolang = labels.count(NOLANG)
+        self.count("turns", len(labels))
+        self.count("label:Nolang", nolang)
+        self.count("label:Unknown", labels.count(UNKNOWN))
+        engine = self.config["engine"]
+        if engine == "hybrid":
+            self.count("path:fast", getattr(det, "fast_answers", 0) - before[0])
+            self.count("path:lingua", getattr(det, "lingua_answers", 0) - before[1])
+        else:
+            self.count(f"path:{engine}", len(labels) - nolang)
+        return labels

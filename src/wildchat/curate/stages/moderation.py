@@ -11,20 +11,33 @@ Runs the engines listed in ``engines`` over every turn whose role is in
   ``detoxify_config_dir``, never downloaded); fills ``detoxify_moderation``.
 * ``hf-classifier`` -- any local HF text-classification directory
   (``hf_model_dir``); its ``hf_label`` probability > ``hf_threshold`` votes.
-* ``offline`` (default) -- the classifier shipped with wildchat; it decides
-  ``toxic`` only when none of the engines above runs.
+* ``offline`` (default) -- decides ``toxic`` only when none of the engines
+  above runs.  ``offline_rule`` (default ``"or"``): hashed model >=
+  ``offline_threshold`` (None = 0.65) OR ``alt-profanity-check`` >=
+  ``profanity_threshold`` (0.25) -- chosen on ToxicChat for precision, see
+  docs/quality.md.  Also ``"and"``, ``"mean"`` (average >= threshold, None =
+  0.3), ``"profanity"``, and ``"hashed"`` (the previous default: hashed
+  model alone, None = the artefact's F1 threshold 0.08, which over-flags).
+* ``profanity`` -- ``alt-profanity-check`` alone at ``profanity_threshold``;
+  like ``offline`` it decides only when no engine above runs (both listed:
+  either flag counts).
 
 Turn ``toxic``: non-empty and (flagged or Detoxify toxicity >
 ``detoxify_threshold`` or classifier vote); ``None`` when an engine could not
 judge the turn and no other engine says toxic.  Conversation ``toxic``: any
 turn.  Never drops a row.  ``public_config()["engines"]`` lists the engines
-that decide ``toxic`` (the card and ``stats.json`` show it); per-run counters
-(turns judged, missing moderations, cache hits) are in ``self.counters``.
+that decide ``toxic`` (the card and ``stats.json`` show it).
+
+Counters (``stats.json`` per stage ``counters``; see :mod:`wildchat.curate.stage`):
+``turns_judged`` (turns in scope), ``judged:<engine>`` (turns that engine
+returned an answer for), ``turns_toxic``, ``turns_unknown``, and for OpenAI
+``openai_missing`` (no answer after the retry budget), ``openai_cache_hits``,
+``openai_api_calls``, ``openai_retries``, ``openai_http_<status>`` ...
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import importlib.util
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,8 +50,11 @@ from wildchat.schema import DetoxifyScores, Moderation, release_schema, to_row
 
 __all__ = ["ModerationStage"]
 
-ENGINES = ("offline", "openai", "detoxify", "hf-classifier")
+ENGINES = ("offline", "openai", "detoxify", "hf-classifier", "profanity")
 PRIMARY = ("openai", "detoxify", "hf-classifier")
+FALLBACK = ("offline", "profanity")
+#: ``offline_threshold`` when None, per ``offline_rule`` (None = the artefact's own threshold).
+HASHED_DEFAULTS: dict[str, float | None] = {"or": 0.65, "and": 0.65, "mean": 0.3, "hashed": None}
 
 
 @register_stage
@@ -70,7 +86,9 @@ class ModerationStage(Stage):
         "hf_threshold": 0.5,
         "hf_max_windows": 8,
         "offline_model_path": None,
+        "offline_rule": "or",
         "offline_threshold": None,
+        "profanity_threshold": 0.25,
     }
     requires: ClassVar[tuple[str, ...]] = ("numpy", "sklearn")
 
@@ -93,22 +111,50 @@ class ModerationStage(Stage):
                 raise StageConfigError(
                     f"stage 'moderation': detoxify_variant must be one of {DETOXIFY_VARIANTS}"
                 )
+        if {"detoxify", "hf-classifier"} & set(engines):
+            missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+            if missing:
+                raise StageConfigError(
+                    f"stage 'moderation': detoxify/hf-classifier need {missing}: "
+                    "pip install 'wildchat[embed]'"
+                )
         if "hf-classifier" in engines and not (c["hf_model_dir"] and Path(c["hf_model_dir"]).is_dir()):
             raise StageConfigError("stage 'moderation': hf-classifier needs hf_model_dir (a local directory)")
+        from wildchat.enrich.moderation.profanity import RULE_KINDS
+
+        if c["offline_rule"] not in RULE_KINDS:
+            raise StageConfigError(f"stage 'moderation': offline_rule must be one of {RULE_KINDS}")
+        try:
+            for name in FALLBACK:
+                self._offline_rule(name)
+        except (TypeError, ValueError) as exc:
+            raise StageConfigError(f"stage 'moderation': bad offline threshold ({exc})") from None
         self._fresh()
+
+    def _offline_rule(self, engine: str) -> Any:
+        """The :class:`OfflineRule` of fallback ``engine`` from the config."""
+        from wildchat.enrich.moderation.profanity import OfflineRule
+
+        c = self.config
+        kind = "profanity" if engine == "profanity" else str(c["offline_rule"])
+        cut = c["offline_threshold"]
+        return OfflineRule(
+            kind=kind,
+            hashed_threshold=HASHED_DEFAULTS.get(kind) if cut is None else float(cut),
+            profanity_threshold=float(c["profanity_threshold"]),
+        )
 
     @property
     def deciding(self) -> list[str]:
-        """Engines whose output decides ``toxic`` (offline only when no other runs)."""
+        """Engines whose output decides ``toxic`` (offline/profanity only when no other runs)."""
         primary = [e for e in self.config["engines"] if e in PRIMARY]
-        return primary or ["offline"]
+        return primary or [e for e in self.config["engines"] if e in FALLBACK]
 
     def public_config(self) -> dict[str, Any]:
         return {**super().public_config(), "engines_deciding_toxic": self.deciding}
 
     def _fresh(self) -> None:
         """Per-process state: empty until :meth:`setup` (also after unpickling)."""
-        self.counters: Counter[str] = Counter()
         self._engines: dict[str, Any] = {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -119,10 +165,16 @@ class ModerationStage(Stage):
         c = self.config
         self.check_requirements()
         for name in self.deciding:
-            if name == "offline":
-                from wildchat.enrich.moderation.offline import load_offline
+            if name in FALLBACK:
+                from wildchat.enrich.moderation.profanity import OfflineDefault
 
-                self._engines[name] = load_offline(c["offline_model_path"])
+                rule = self._offline_rule(name)
+                if rule.uses_profanity and importlib.util.find_spec("profanity_check") is None:
+                    raise StageConfigError(
+                        f"stage 'moderation': {name} rule {rule.kind!r} needs alt-profanity-check: "
+                        "pip install 'wildchat[enrich]' (or offline_rule = 'hashed')"
+                    )
+                self._engines[name] = OfflineDefault(rule, c["offline_model_path"])
             elif name == "openai":
                 from wildchat.enrich.moderation.openai_engine import OpenAIModeration, OpenAIModerationConfig
 
@@ -173,20 +225,22 @@ class ModerationStage(Stage):
             if name == "openai":
                 for i, m in zip(chosen, engine.moderate(texts), strict=True):
                     mods[i] = m
-                self.counters.update({f"openai_{k}": v for k, v in engine.counts.items()})
+                for k, v in engine.counts.items():
+                    self.count(f"openai_{k}", v)
                 engine.counts.clear()
+                self.count("judged:openai", sum(1 for i in chosen if mods[i] is not None))
             elif name == "detoxify":
                 for i, s in zip(chosen, engine.score(texts), strict=True):
                     detox[i] = detoxify_scores(s)
+                self.count("judged:detoxify", sum(1 for i in chosen if detox[i] is not None))
             elif name == "hf-classifier":
                 for i, s in zip(chosen, engine.score(texts), strict=True):
                     clf[i] = s.get(c["hf_label"])
+                self.count("judged:hf-classifier", sum(1 for i in chosen if clf[i] is not None))
             else:
-                cut = c["offline_threshold"]
-                for i, f in zip(
-                    chosen, engine.flags(texts, None if cut is None else float(cut)), strict=True
-                ):
-                    offline[i] = f
+                for i, f in zip(chosen, engine.flags(texts), strict=True):
+                    offline[i] = f or offline[i] is True
+                self.count(f"judged:{name}", len(chosen))
         rule = ToxicRule(
             detoxify_threshold=float(c["detoxify_threshold"]), classifier_threshold=float(c["hf_threshold"])
         )
@@ -207,9 +261,9 @@ class ModerationStage(Stage):
                 ),
                 rule,
             )
-        self.counters["turns_judged"] += len(chosen)
-        self.counters["turns_toxic"] += sum(1 for i in chosen if toxic[i] is True)
-        self.counters["turns_unknown"] += sum(1 for i in chosen if toxic[i] is None)
+        self.count("turns_judged", len(chosen))
+        self.count("turns_toxic", sum(1 for i in chosen if toxic[i] is True))
+        self.count("turns_unknown", sum(1 for i in chosen if toxic[i] is None))
         offsets = turn_offsets(batch)
         spans = [range(offsets[k], offsets[k + 1]) for k in range(len(batch))]
         conv = [conversation_toxic([toxic[i] for i in span if i in chosen_set]) for span in spans]

@@ -3,8 +3,9 @@
 Wraps :class:`wildchat.enrich.pii.Redactor` (see that package for the rules
 and costs).  Per batch: every turn's ``content`` whose role is in ``roles`` is
 replaced in place by its redacted text (``<PRESIDIO_ANONYMIZED_{ENTITY}>``
-markers), turn ``redacted`` is set (true iff a replacement was made, OR-ed
-with a value already there), conversation ``redacted`` = any turn, and
+markers), turn ``redacted`` is set on *every* turn (true iff a replacement
+was made, OR-ed with a value already there; ``false`` for empty turns and
+roles not scanned), conversation ``redacted`` = any turn, and
 ``conversation_hash`` is recomputed for changed rows that already had one
 (the writer computes it for the rest, after every stage).  Never drops a row.
 
@@ -29,6 +30,15 @@ user (turn ``hashed_ip``, else the in-memory ``_ip``; turns with neither are
 not counted).  ``python -m wildchat.enrich.pii whitelist IN.parquet... -o
 wl.json`` does it from the command line; then set ``whitelist_path``.
 Without a whitelist nothing is treated as public (the safe direction).
+
+**Language.**  Each turn's ``language`` label (set by the ``language`` stage,
+which therefore runs before ``pii`` in ``DEFAULT_STAGES``; else the
+conversation's label) picks the NER model: NER runs only for languages in
+``languages``; an unlabelled Latin-script turn is treated as English.
+
+Counters: ``turns_scanned``, ``turns_with_language`` (scanned turns that had
+a language label), ``turns_redacted``, ``entity:<TYPE>`` (values redacted by
+type, propagated copies included).
 """
 
 from __future__ import annotations
@@ -66,7 +76,13 @@ class PiiStage(Stage):
         "roles": ["user", "assistant"],
         "propagate": True,
     }
-    requires: ClassVar[tuple[str, ...]] = ("presidio_analyzer", "phonenumbers", "regex", "spacy")
+    requires: ClassVar[tuple[str, ...]] = (
+        "presidio_analyzer",
+        "phonenumbers",
+        "regex",
+        "spacy",
+        "tldextract",
+    )
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
@@ -129,15 +145,20 @@ class PiiStage(Stage):
         texts, langs, scan = _turn_inputs(batch, set(self.config["roles"]))
         contents = list(texts)
         old_red = turn_field(batch, "redacted").to_pylist()
-        new_red = list(old_red)
+        new_red = [bool(r) for r in old_red]  # every turn filled: unscanned/empty turns had nothing replaced
         idx = [i for i, ok in enumerate(scan) if ok]
         groups = np.searchsorted(turn_offsets(batch), idx, side="right")  # turn -> its conversation
         results = self._redactor.redact_many(
             [texts[i] for i in idx], [langs[i] for i in idx], [int(g) for g in groups]
         )
+        self.count("turns_scanned", len(idx))
+        self.count("turns_with_language", sum(1 for i in idx if langs[i]))
         for i, res in zip(idx, results, strict=True):
             if res.redacted:
                 contents[i] = res.text
+                self.count("turns_redacted")
+                for entity, n in res.entities.items():
+                    self.count(f"entity:{entity}", n)
             new_red[i] = bool(old_red[i]) or res.redacted
         out = with_turn_fields(
             batch,

@@ -15,28 +15,18 @@ generated key saved beside the output) and never printed.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
+from wildchat.curate.assemble import most_frequent
 from wildchat.curate.batch import set_column, turn_field, turn_offsets, with_turn_fields
 from wildchat.curate.stage import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
 from wildchat.privacy import GeoLocator, Location, hmac_ip, rekey_hash
 
 __all__ = ["PrivacyStage"]
-
-
-def _mode(values: list[Any]) -> Any:
-    """Most frequent non-null value (ties: the earliest); fast when all agree."""
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return None
-    if vals.count(vals[0]) == len(vals):
-        return vals[0]
-    return Counter(vals).most_common(1)[0][0]
 
 
 @register_stage
@@ -101,9 +91,9 @@ class PrivacyStage(Stage):
         conv_hip, conv_country, conv_state = [], [], []
         for i in range(len(batch)):
             user = [k for k in range(off[i], off[i + 1]) if roles[k] == "user"]
-            conv_hip.append(_mode([hips[k] for k in user]))
-            conv_country.append(_mode([countries[k] for k in user]))
-            conv_state.append(_mode([states[k] for k in user]))
+            conv_hip.append(most_frequent([hips[k] for k in user]))
+            conv_country.append(most_frequent([countries[k] for k in user]))
+            conv_state.append(most_frequent([states[k] for k in user]))
         batch = set_column(batch, "hashed_ip", pa.array(conv_hip, pa.string()))
         batch = set_column(batch, "country", pa.array(conv_country, pa.string()))
         batch = set_column(batch, "state", pa.array(conv_state, pa.string()))

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from wildchat.enrich.moderation.cache import ModerationCache, text_key
-from wildchat.enrich.moderation.windows import merge_moderation, split_windows
+from wildchat.enrich.moderation.windows import merge_moderation, split_windows, valid_utf8
 from wildchat.schema import OPENAI_MODERATION_CATEGORIES, Moderation
 
 
@@ -118,7 +118,8 @@ class OpenAIModeration:
         """One :class:`Moderation` (or ``None`` = missing) per text, in order."""
         cfg = self.config
         windows = [
-            split_windows(t, cfg.window_chars, cfg.min_window_chars) if t.strip() else [] for t in texts
+            split_windows(valid_utf8(t), cfg.window_chars, cfg.min_window_chars) if t.strip() else []
+            for t in texts
         ]
         unique: dict[str, str] = {}
         for ws in windows:

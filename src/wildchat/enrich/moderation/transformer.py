@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from wildchat.enrich.moderation.windows import merge_scores
+from wildchat.enrich.moderation.windows import merge_scores, valid_utf8
 
 #: Detoxify's published variants -> the classes its checkpoint scores.
 DETOXIFY_VARIANTS = ("multilingual", "original", "unbiased")
@@ -60,7 +60,10 @@ class WindowedClassifier:
     def _windows(self, text: str) -> list[list[int]]:
         """Consecutive token windows of ``width`` (specials added per window), spread-capped."""
         enc = self.tokenizer(
-            text[:MAX_CHARS], truncation=True, max_length=self.width, return_overflowing_tokens=True
+            valid_utf8(text[:MAX_CHARS]),
+            truncation=True,
+            max_length=self.width,
+            return_overflowing_tokens=True,
         )
         ids = enc["input_ids"]
         windows = [list(w) for w in ids] if ids and isinstance(ids[0], list) else [list(ids)]

@@ -12,6 +12,15 @@ from collections.abc import Sequence
 from wildchat.schema import DETOXIFY_LABELS, DetoxifyScores, Moderation
 
 
+def valid_utf8(text: str) -> str:
+    """``text`` with lone surrogates replaced by ``?``: HTTP JSON and Rust tokenizers need valid UTF-8."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def split_windows(text: str, size: int, min_size: int) -> list[str]:
     """``text`` cut into consecutive windows of ``size`` characters.
 

@@ -26,15 +26,10 @@ from typing import Any
 from wildchat.enrich.pii.config import PiiConfig, pii_config
 from wildchat.enrich.pii.cues import name_windows
 from wildchat.enrich.pii.ner import NerBackend, PresidioSpacyNer
+from wildchat.enrich.pii.patterns import pattern_spans
 from wildchat.enrich.pii.policies import select_spans
 from wildchat.enrich.pii.propagate import propagate
-from wildchat.enrich.pii.recognizers import (
-    find_crypto_eth,
-    find_ips,
-    find_personal_urls,
-    find_phones,
-    presidio_patterns,
-)
+from wildchat.enrich.pii.recognizers import find_crypto_eth, find_ips, find_personal_urls, find_phones
 from wildchat.enrich.pii.secrets import find_secrets
 from wildchat.enrich.pii.spans import RedactionResult, Span, apply_spans, resolve_overlaps
 from wildchat.enrich.pii.whitelist import Whitelist, WhitelistBuilder
@@ -99,7 +94,7 @@ class Redactor:
         want = self._entities
         finders: list[Callable[[str], list[Span]]] = []
         if want & {"EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "CRYPTO"}:
-            finders.append(partial(presidio_patterns, entities=want))
+            finders.append(partial(pattern_spans, entities=want))
         table: list[tuple[str, Callable[[str], list[Span]]]] = [
             ("PHONE_NUMBER", find_phones),
             ("IP_ADDRESS", find_ips),

@@ -1,10 +1,8 @@
-"""Pattern recognizers: language-independent, so they run on every turn.
+"""Phone, IP, profile-URL and Ethereum recognizers: every language, every turn.
 
-Presidio's own recognizers are used where they are cheap (email with TLD
-validation, credit card with Luhn, IBAN with mod-97, Bitcoin with checksum:
-each < 30 us per real turn).  Three are replaced by fast equivalents, because
-Presidio's cost most of the budget on real chat turns (measured on the
-WildChat sample, see docs/benchmarks.md):
+Presidio's email / card / IBAN / Bitcoin logic lives in :mod:`.patterns`.
+The three recognizers here replace Presidio's, which cost most of the budget
+on real chat turns (measured on real turns, see docs/benchmarks.md "PII"):
 
 * phone -- Presidio runs ``phonenumbers.PhoneNumberMatcher`` once per region
   over the whole text (~1.4 ms/turn); here one regex finds candidates and
@@ -21,15 +19,12 @@ Every recognizer returns :class:`~.spans.Span` objects with a score in
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from collections.abc import Callable
-from functools import cache
-from typing import Any
 
 from wildchat.enrich.pii.spans import Span
 
-__all__ = ["find_crypto_eth", "find_ips", "find_personal_urls", "find_phones", "presidio_patterns"]
+__all__ = ["find_crypto_eth", "find_ips", "find_personal_urls", "find_phones"]
 
 PatternFn = Callable[[str], list[Span]]
 
@@ -207,45 +202,3 @@ def find_crypto_eth(text: str) -> list[Span]:
     if "0x" not in text:
         return []
     return [Span(m.start(), m.end(), "CRYPTO", 0.45, "eth") for m in _ETH.finditer(text)]
-
-
-# ---------------------------------------------------------------- Presidio's own
-
-
-@cache
-def _presidio_recognizers() -> tuple[Any, ...]:
-    # tldextract (used by EmailRecognizer) reads this at import: keep it offline.
-    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer,
-        CryptoRecognizer,
-        EmailRecognizer,
-        IbanRecognizer,
-    )
-
-    return (EmailRecognizer(), CreditCardRecognizer(), IbanRecognizer(), CryptoRecognizer())
-
-
-_DIGITS4 = re.compile(r"\d{4}")
-_IBAN_HINT = re.compile(r"[A-Za-z]{2}\d{2}")
-_PREFILTERS: dict[str, Callable[[str], bool]] = {
-    "EMAIL_ADDRESS": lambda t: "@" in t,
-    "CREDIT_CARD": lambda t: _DIGITS4.search(t) is not None,
-    "IBAN_CODE": lambda t: _IBAN_HINT.search(t) is not None,
-    "CRYPTO": lambda t: True,
-}
-
-
-def presidio_patterns(text: str, entities: frozenset[str]) -> list[Span]:
-    """Run Presidio's email / credit card / IBAN / Bitcoin recognizers.
-
-    A validated match (TLD, Luhn, mod-97, checksum) scores 1.0, as in Presidio.
-    """
-    out: list[Span] = []
-    for rec in _presidio_recognizers():
-        entity = rec.supported_entities[0]
-        if entity not in entities or not _PREFILTERS[entity](text):
-            continue
-        for r in rec.analyze(text, rec.supported_entities, None):
-            out.append(Span(r.start, r.end, r.entity_type, float(r.score), "presidio"))
-    return out
