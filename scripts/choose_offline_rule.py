@@ -35,7 +35,9 @@ def normal_chat(data: Path) -> dict[str, list[str]]:
     import pyarrow.parquet as pq
 
     sets: dict[str, list[str]] = {"lmsys user": [], "lmsys assistant": []}
-    for line in (data / "lmsys_chat_1m_sample191" / "lmsys_1000.jsonl").read_text(encoding="utf-8").split("\n"):
+    for line in (
+        (data / "lmsys_chat_1m_sample191" / "lmsys_1000.jsonl").read_text(encoding="utf-8").split("\n")
+    ):
         if line.strip():
             for t in json.loads(line)["conversation"]:
                 sets["lmsys user" if t["role"] == "user" else "lmsys assistant"].append(t["content"] or "")
@@ -63,7 +65,9 @@ def main() -> None:
     chosen = select_rule(part(h, 0), part(p, 0), part(gold, 0))
     best: dict[str, OfflineRule] = {}
     for kind in ("profanity", "hashed", "or", "and", "mean"):
-        s = select_rule(part(h, 0), part(p, 0), part(gold, 0), rules=[r for r in candidates() if r.kind == kind])
+        s = select_rule(
+            part(h, 0), part(p, 0), part(gold, 0), rules=[r for r in candidates() if r.kind == kind]
+        )
         if s:
             best[kind] = s.rule
     rows = [("previous default (hashed >= 0.08)", OfflineRule("hashed", hashed_model.threshold))]
@@ -73,7 +77,10 @@ def main() -> None:
     chat = normal_chat(args.data)
     chat_scores = {k: (hashed_model.scores(v), prof.scores(v)) for k, v in chat.items()}
     base = {f: sum(part(gold, f)) / len(idx[f]) for f in (0, 1)}
-    print(f"chosen: {chosen}\nbase rate fold A {base[0]:.3f} (n={len(idx[0])}), B {base[1]:.3f} (n={len(idx[1])})")
+    print(
+        f"chosen: {chosen}\nbase rate fold A {base[0]:.3f} (n={len(idx[0])}),"
+        f" B {base[1]:.3f} (n={len(idx[1])})"
+    )
     head = "| rule | A P/R/F1/rate | B P/R/F1/rate | " + " | ".join(chat) + " |"
     print(head + "\n" + "|---" * (3 + len(chat)) + "|")
     for name, rule in rows:

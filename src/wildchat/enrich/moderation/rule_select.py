@@ -39,7 +39,9 @@ def candidates(grid: Sequence[float] = GRID) -> list[OfflineRule]:
     return out
 
 
-def evaluate(rule: OfflineRule, hashed: Sequence[float], profane: Sequence[float], gold: Sequence[bool]) -> RuleScore:
+def evaluate(
+    rule: OfflineRule, hashed: Sequence[float], profane: Sequence[float], gold: Sequence[bool]
+) -> RuleScore:
     """Score ``rule`` against ``gold`` (all lists aligned)."""
     pred = combine(rule, hashed, profane)
     tp = sum(1 for p, g in zip(pred, gold, strict=True) if p and g)
