@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-import pytest
 from collect_helpers import AGREE, parse_sse, split_events
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -113,8 +111,6 @@ def test_convert_reads_back_the_same_conversations(
     client: TestClient, db_url: str, tmp_path: Path, secret_key: str
 ) -> None:
     """The issue's "done" check: scripted session -> export-logs -> `wildchat convert` reader."""
-    if importlib.util.find_spec("wildchat.curate.link") is None:
-        pytest.skip("wildchat.curate.link (raw log linking, curation issue) is not available yet")
     from wildchat.formats import iter_conversations
     from wildchat.skips import SkipReport
 

@@ -133,9 +133,6 @@ def test_parquet_bad_rows(tmp_path: Path) -> None:
 
 def test_convert_from_raw_logs(tmp_path: Path) -> None:
     """Raw logs -> conversations through the curation package's linking (needs wildchat.curate.link)."""
-    pytest.importorskip(
-        "wildchat.curate.link", reason="wildchat.curate.link (conversations_from_logs) is not built yet"
-    )
     from wildchat.formats import iter_conversations
     from wildchat.formats.hashing import conversation_hash
 
@@ -172,9 +169,6 @@ def test_convert_from_raw_logs(tmp_path: Path) -> None:
 
 
 def test_convert_raw_logs_survives_an_unreadable_file(tmp_path: Path) -> None:
-    pytest.importorskip(
-        "wildchat.curate.link", reason="wildchat.curate.link (conversations_from_logs) is not built yet"
-    )
     from wildchat.formats import iter_conversations
 
     with RawLogWriter(tmp_path / "good.jsonl") as w:
