@@ -20,6 +20,7 @@ __all__ = ["FastLog", "fast_fields"]
 
 _OPT_STR = ("finish_reason", "conversation_id", "ip", "hashed_ip", "country", "state", "error")
 _ROLES = frozenset(ROLES)
+_CONSENT_TS: dict[str, Any] = {}  # consent.timestamp text -> parsed (valid ones only)
 
 
 class FastLog(NamedTuple):
@@ -98,10 +99,15 @@ def fast_fields(obj: Any) -> FastLog | None:
         c_ts = consent.get("timestamp")
         if type(c_ts) is not str:
             return None
-        try:
-            consent_ts = parse_timestamp(c_ts, "consent.timestamp")
-        except RecordError:
-            return None
+        consent_ts = _CONSENT_TS.get(c_ts)
+        if consent_ts is None:  # a user's logs repeat their consent time: parse each text once
+            try:
+                consent_ts = parse_timestamp(c_ts, "consent.timestamp")
+            except RecordError:
+                return None
+            if len(_CONSENT_TS) > 100_000:
+                _CONSENT_TS.clear()
+            _CONSENT_TS[c_ts] = consent_ts
     try:
         ts = parse_timestamp(ts_raw)
     except RecordError:

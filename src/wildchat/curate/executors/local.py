@@ -26,6 +26,7 @@ __all__ = ["LocalExecutor"]
 T = TypeVar("T")
 R = TypeVar("R")
 
+_PRELOAD = ("wildchat.curate.executors.local", "wildchat.curate.stages.privacy", "pandas")
 _WORKER_STAGES: list[Stage] = []
 _WORKER_OPTS: list[WriteOptions] = []
 
@@ -68,6 +69,9 @@ class LocalExecutor:
                     return
             return
         ctx = mp.get_context("forkserver")
+        # import the worker code (pyarrow, numpy and the pandas shim pyarrow loads on
+        # first use) once in the fork server, not again in every worker of both passes
+        ctx.set_forkserver_preload(list(_PRELOAD))
         with ctx.Pool(min(self.workers, n_items), initializer=_init_worker, initargs=init) as pool:
             window: deque[Any] = deque()
             it = iter(items)
