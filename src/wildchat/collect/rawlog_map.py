@@ -87,22 +87,26 @@ def _record(
     reply: StoredTurn | None,
 ) -> RawLog:
     extra: dict[str, str] = {"user_turn_id": json.dumps(user.id)}
+    # What the user turn knows: the same for a reply and for a missing one.
+    common: dict[str, Any] = {
+        "messages": history,
+        "conversation_id": conversation_id,
+        "ip": user.ip,
+        "hashed_ip": user.hashed_ip,
+        "country": user.country,
+        "state": user.state,
+        "headers": _headers(user),
+        "consent": consent,
+        "extra": extra,
+    }
     if reply is None:
         return RawLog(
             request_id=f"{conversation_id}-u{user.id}",
             timestamp=_utc(user.created_at),
             model="unknown",
-            messages=history,
             finish_reason=INCOMPLETE,
             error="no reply was recorded for this message",
-            conversation_id=conversation_id,
-            ip=user.ip,
-            hashed_ip=user.hashed_ip,
-            country=user.country,
-            state=user.state,
-            headers=_headers(user),
-            consent=consent,
-            extra=extra,
+            **common,
         )
     extra["assistant_turn_id"] = json.dumps(reply.id)
     if reply.model is not None:
@@ -114,20 +118,12 @@ def _record(
         request_id=reply.request_id or f"{conversation_id}-a{reply.id}",
         timestamp=_utc(finished),
         model=reply.backend_model or reply.model or "unknown",
-        messages=history,
         response=reply.content,
         finish_reason=reply.finish_reason,
-        conversation_id=conversation_id,
-        ip=user.ip,
-        hashed_ip=user.hashed_ip,
-        country=user.country,
-        state=user.state,
-        headers=_headers(user),
-        consent=consent,
         params=reply.params,
         usage=reply.usage,
         error=reply.error,
-        extra=extra,
+        **common,
     )
 
 
