@@ -34,3 +34,30 @@ def test_summary_mentions_every_reason() -> None:
     text = rep.summary()
     assert "read 2, wrote 1, skipped 1" in text
     assert "missing_field: 1" in text and "f:1" in text
+
+
+def test_repairs_are_counted_apart_from_skips() -> None:
+    rep = SkipReport(read=2, written=2)
+    assert "repaired" not in rep.summary()  # no line while there are none
+    rep.repair("dropped_leading_assistant", "dropped 1 message", source="s.json", line=4)
+    assert rep.n_skipped == 0 and rep.n_repaired == 1 and not rep.examples
+    assert rep.repair_examples == {"dropped_leading_assistant": ["s.json:4: dropped 1 message"]}
+    d = rep.to_dict()
+    assert d["skipped"] == 0 and d["skipped_by_reason"] == {}
+    assert d["repaired"] == 1 and d["repaired_by_reason"] == {"dropped_leading_assistant": 1}
+    text = rep.summary()
+    assert "skipped 0" in text and "repaired 1" in text and "dropped_leading_assistant: 1" in text
+    assert "s.json:4" in text
+
+
+def test_merge_adds_repairs_and_caps_their_examples() -> None:
+    a, b = SkipReport(), SkipReport()
+    for i in range(MAX_EXAMPLES):
+        a.repair("r", "m", line=i)
+        b.repair("r", "m", line=100 + i)
+    b.skip("x", "m")
+    a.merge(b)
+    assert a.repaired["r"] == 2 * MAX_EXAMPLES and a.skipped["x"] == 1
+    assert len(a.repair_examples["r"]) == MAX_EXAMPLES
+    assert a.to_dict()["repaired_by_reason"] == {"r": 2 * MAX_EXAMPLES}
+    assert SkipReport().merge(b).repair_examples["r"][0] == "<input>:100: m"

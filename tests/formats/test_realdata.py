@@ -55,8 +55,9 @@ def test_lmsys(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ]
 
 
-def _independent_sharegpt_count(records: list[dict[str, Any]]) -> int:
-    """Join adjacent ``<base>_<k>``/``<base>_<k+1>`` records, then keep user-first alternating ones."""
+def _independent_sharegpt_count(records: list[dict[str, Any]]) -> tuple[int, int]:
+    """Join adjacent ``<base>_<k>``/``<base>_<k+1>`` records, drop leading assistant messages,
+    then keep user-first alternating ones: ``(kept, kept only thanks to the drop)``."""
     roles = {
         "human": "u",
         "user": "u",
@@ -80,7 +81,8 @@ def _independent_sharegpt_count(records: list[dict[str, Any]]) -> int:
             groups.append(seq)
         last = key
     pattern = re.compile(r"s*(ua)+")
-    return sum(1 for g in groups if pattern.fullmatch("".join(g)))
+    kept = [g for g in groups if pattern.fullmatch("".join(g).lstrip("a"))]
+    return len(kept), sum(1 for g in kept if g[0] == "a")
 
 
 def test_sharegpt(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,9 +91,12 @@ def test_sharegpt(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     records = json.loads(src.read_text())
     convs, report = _convert(src, tmp_path / "sharegpt.parquet", monkeypatch)
     assert report.read == 800
-    expected = _independent_sharegpt_count(records)
-    assert len(convs) == expected == 498  # 498: documented in docs/formats.md
+    expected, expected_repaired = _independent_sharegpt_count(records)
+    # documented in docs/formats.md: 787 kept, 289 of them after dropping a leading assistant message
+    assert (len(convs), report.n_repaired) == (expected, expected_repaired) == (787, 289)
+    assert dict(report.repaired) == {"dropped_leading_assistant": expected_repaired}
     assert report.read - report.n_skipped == len(convs)  # this sample has no adjacent chunks to join
+    assert all(c.conversation[0].role in ("user", "system") for c in convs)
     assert len({c.conversation_id for c in convs}) == len(convs)
 
 

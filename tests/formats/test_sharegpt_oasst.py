@@ -70,7 +70,7 @@ def test_sharegpt_chunk_joining(json_array: Writer) -> None:
         _sg("a_3", ("human", "a-q4"), ("gpt", "a-a4")),  # a again, but not adjacent: a fragment of its own
         _sg("c_0", ("human", "c-q1"), ("gpt", "c-a1")),
         _sg("c_2", ("human", "c-q3"), ("gpt", "c-a3")),  # gap (c_1 absent): not joined
-        _sg("d_1", ("gpt", "d-a1"), ("human", "d-q2"), ("gpt", "d-a2")),  # start missing
+        _sg("d_1", ("gpt", "d-a1"), ("human", "d-q2"), ("gpt", "d-a2")),  # start missing: repaired
         _sg("e_0", ("human", "e-q1"), ("gpt", "e-a1")),
         {"id": "e_1", "conversations": "broken"},  # bad chunk ends the run
         _sg("e_2", ("human", "e-q3"), ("gpt", "e-a3")),
@@ -84,11 +84,13 @@ def test_sharegpt_chunk_joining(json_array: Writer) -> None:
         "a_3": ["a-q4", "a-a4"],
         "c": ["c-q1", "c-a1"],
         "c_2": ["c-q3", "c-a3"],
+        "d_1": ["d-q2", "d-a2"],
         "e": ["e-q1", "e-a1"],
         "e_2": ["e-q3", "e-a3"],
     }
-    assert [c.conversation_id for c in convs] == ["a", "b", "a_3", "c", "c_2", "e", "e_2"]  # stream order
-    assert dict(report.skipped) == {"missing_earlier_chunk": 1, "bad_type": 1}
+    assert [c.conversation_id for c in convs] == ["a", "b", "a_3", "c", "c_2", "d_1", "e", "e_2"]
+    assert dict(report.skipped) == {"bad_type": 1}
+    assert dict(report.repaired) == {"dropped_leading_assistant": 1}
 
 
 def test_sharegpt_joined_conversation_must_alternate(jsonl: Writer) -> None:
@@ -97,7 +99,7 @@ def test_sharegpt_joined_conversation_must_alternate(jsonl: Writer) -> None:
         [
             _sg("a_0", ("human", "q1"), ("gpt", "a1"), ("human", "q2")),
             _sg("a_1", ("gpt", "a2"), ("human", "q3"), ("gpt", "a3")),  # joins into a valid conversation
-            _sg("d_1", ("gpt", "d-a1"), ("human", "d-q2"), ("gpt", "d-a2")),  # start missing
+            _sg("d_1", ("gpt", "d-a1"), ("gpt", "d-a1b")),  # start missing, only assistant messages
             _sg("f_0", ("human", "q1"), ("gpt", "a1")),
             _sg("f_1", ("gpt", "a1 again"), ("human", "q2"), ("gpt", "a2")),  # joined: gpt, gpt
         ],
@@ -108,6 +110,36 @@ def test_sharegpt_joined_conversation_must_alternate(jsonl: Writer) -> None:
     assert dict(report.skipped) == {"missing_earlier_chunk": 1, "non_alternating_roles": 1}
     assert report.examples["missing_earlier_chunk"][0].startswith(f"{path}:3:")
     assert report.examples["non_alternating_roles"][0].startswith(f"{path}:4:")  # reported at the run start
+    assert report.n_repaired == 0  # nothing valid remained after dropping d_1's assistant messages
+
+
+def test_sharegpt_leading_assistant_messages_dropped(jsonl: Writer) -> None:
+    path = jsonl(
+        "sg.jsonl",
+        [
+            _sg("p_3", ("gpt", "p-a0"), ("human", "p-q1"), ("gpt", "p-a1")),
+            _sg("q_2", ("gpt", "q-a0")),  # only an assistant message: nothing left
+            _sg("r_1", ("gpt", "r-a0"), ("bard", "r-a0b"), ("human", "r-q1"), ("gpt", "r-a1")),
+            _sg("s", ("gpt", "s-a0"), ("human", "s-q1"), ("gpt", "s-a1")),  # no chunk suffix: same repair
+            _sg("t_4", ("gpt", "t-a0"), ("human", "t-q1")),  # rest ends with an unanswered question
+            _sg("u", ("gpt", "u-a0")),  # no suffix, nothing left: the as-written reason
+        ],
+    )
+    convs, report = _read(path)
+    got = {c.conversation_id: (_texts(c), c.turn) for c in convs}
+    assert got == {
+        "p_3": (["p-q1", "p-a1"], 1),
+        "r_1": (["r-q1", "r-a1"], 1),
+        "s": (["s-q1", "s-a1"], 1),
+    }
+    assert all(c.conversation[0].role == "user" for c in convs)
+    assert dict(report.repaired) == {"dropped_leading_assistant": 3}
+    assert report.repair_examples["dropped_leading_assistant"][0].startswith(f"{path}:1: dropped 1 ")
+    assert report.repair_examples["dropped_leading_assistant"][1].startswith(f"{path}:3: dropped 2 ")
+    assert dict(report.skipped) == {"missing_earlier_chunk": 2, "non_alternating_roles": 1}
+    assert [e.split(":")[1] for e in report.examples["missing_earlier_chunk"]] == ["2", "5"]
+    assert report.n_skipped + len(convs) == report.read == 6
+    assert "repaired 3 (kept)" in report.summary()
 
 
 # ---------------------------------------------------------------- oasst

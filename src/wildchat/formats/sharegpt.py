@@ -15,9 +15,15 @@ record that fails validation is skipped and ends the run.  Ids without a
 ``_<digits>`` suffix are never joined.  The joined conversation must then
 follow the role rule of :mod:`wildchat.formats._build` (starts with the user,
 alternates, ends with the assistant), else it is one
-``non_alternating_roles`` skip reported at its first record -- or
-``missing_earlier_chunk`` when the run starts at ``k > 0`` with an assistant
-message (its question sits in an absent earlier chunk; common in samples).
+``non_alternating_roles`` skip reported at its first record.
+
+Leading assistant messages.  A run that starts with one or more assistant
+messages (typically a fragment ``k > 0`` whose question sits in an absent
+earlier chunk -- about a third of the public v3 sample) has those messages
+dropped, as FastChat's own cleaning does; if the rest follows the role rule it
+is kept and counted as a ``dropped_leading_assistant`` *repair* (not a skip).
+If nothing valid remains it is a ``missing_earlier_chunk`` skip when ``k > 0``,
+else the skip the conversation as written would have had.
 """
 
 from __future__ import annotations
@@ -74,14 +80,31 @@ def _parse(obj: Any, pos: int, path: Path) -> tuple[str, int | None, list[Turn]]
 
 
 def _finish(run: _Run, path: Path, report: SkipReport) -> Iterator[Conversation]:
+    """Validate a run; repair a leading-assistant start (FastChat's cleaning) or skip it."""
+    turns = run.turns
+    n_lead = next((i for i, t in enumerate(turns) if t.role != "assistant"), len(turns))
     try:
-        yield make_conversation(run.turns, conversation_id=run.conversation_id())
+        conv = make_conversation(turns[n_lead:] if n_lead else turns, conversation_id=run.conversation_id())
     except RecordError as exc:
         reason, message = exc.reason, str(exc)
-        if run.first_k not in (None, 0) and run.turns and run.turns[0].role == "assistant":
+        if n_lead and run.first_k not in (None, 0):
             reason = "missing_earlier_chunk"
             message = f"run starts at chunk {run.first_k} with an assistant message; earlier chunks absent"
+        elif n_lead:  # report what is wrong with the conversation as written
+            try:
+                make_conversation(turns, conversation_id=run.conversation_id())
+            except RecordError as orig:
+                reason, message = orig.reason, str(orig)
         report.skip(reason, message, str(path), run.pos)
+        return
+    if n_lead:
+        report.repair(
+            "dropped_leading_assistant",
+            f"dropped {n_lead} leading assistant message(s); conversation kept",
+            str(path),
+            run.pos,
+        )
+    yield conv
 
 
 def read(path: Path, report: SkipReport) -> Iterator[Conversation]:
