@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def test_prompts_only_file(tmp_path: Path) -> None:
     assert report.read == 4 and report.written == 2
     assert dict(report.skipped) == {"bad_type": 1, "bad_json": 1}
     assert all("question.jsonl:" in ex for exs in report.examples.values() for ex in exs)
+    # The same conversation_hash definition as every other reader (WildChat's, default json.dumps).
+    canonical = json.dumps([{"content": "first", "role": "user"}, {"content": "second", "role": "user"}])
+    assert rows[1]["conversation_hash"] == hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def test_chat_jsonl_is_not_a_prompts_file(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ missing or extra columns, so no row validation is needed there.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from wildchat.formats.hashing import conversation_hash
 from wildchat.schema import Conversation, Turn, release_schema, to_row
 from wildchat.skips import SkipReport
 
@@ -139,11 +139,6 @@ def iter_release_parquet(files: list[Path], report: SkipReport, batch_size: int)
             yield batch
 
 
-def _hash(prompts: list[str]) -> str:
-    body = json.dumps([{"content": p, "role": "user"} for p in prompts], ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()[:32]
-
-
 def iter_prompt_batches(path: Path, report: SkipReport, batch_size: int = 1024) -> Iterator[pa.RecordBatch]:
     """Read a prompts-only JSONL file as release batches (user turns only)."""
     schema = release_schema()
@@ -163,11 +158,12 @@ def iter_prompt_batches(path: Path, report: SkipReport, batch_size: int = 1024) 
                 report.skip("bad_type", "expected turns: a list of prompts", str(path), line_no)
                 continue
             qid = obj.get("question_id")
+            turns = [Turn(content=p, role="user") for p in prompts]
             conv = Conversation(
-                conversation_hash=_hash(prompts),
+                conversation_hash=conversation_hash(turns),
                 model=None,
                 timestamp=None,
-                conversation=[Turn(content=p, role="user") for p in prompts],
+                conversation=turns,
                 turn=len(prompts),
                 conversation_id=str(qid) if qid is not None else None,
             )
