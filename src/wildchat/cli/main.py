@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from wildchat import __version__
-from wildchat.cli import analyze, convert, curate, serve
+from wildchat.cli import analyze, convert, curate, evaluate, explore, serve, train
 
 app = typer.Typer(
     name="wildchat",
@@ -41,6 +41,10 @@ app.command("export-logs")(serve.export_logs)
 app.command("curate")(curate.curate)
 app.command("analyze")(analyze.analyze)
 app.command("convert")(convert.convert)
+app.command("export-sft")(train.export_sft)
+app.command("train")(train.train)
+app.add_typer(evaluate.eval_app, name="eval")
+app.command("explore")(explore.explore)
 
 
 def main() -> None:

@@ -1,0 +1,278 @@
+"""`wildchat eval nll` and `wildchat eval judge` (training/evaluation issue).
+
+Heavy imports (torch, transformers, openai, matplotlib) happen inside the
+commands so ``wildchat --help`` stays fast and works without the ``train``
+extra.  Exit codes: 0 done, 1 nothing usable came out, 2 bad arguments or
+inputs (named in the message).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+eval_app = typer.Typer(
+    help="Evaluate chat models: cross-dataset NLL matrix and MT-bench-style judging.",
+    no_args_is_help=True,
+)
+
+
+def _err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+@eval_app.command("nll")
+def nll(
+    model: list[str] = typer.Option(
+        ..., "--model", "-m", help="Model folder, .gguf file, or 'smollm2' (repeatable)."
+    ),
+    data: list[str] = typer.Option(
+        ..., "--data", "-d", help="Dataset file/folder/glob, optionally NAME=PATH (repeatable)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
+    name: list[str] | None = typer.Option(None, "--name", help="Display name per --model, in order."),
+    samples: int = typer.Option(200, "--samples", min=1, help="Conversations scored per dataset."),
+    max_length: int = typer.Option(1024, "--max-length", min=8, help="Tokens per conversation."),
+    overflow: str = typer.Option(
+        "truncate", "--overflow", help="Longer conversations: 'truncate' (score the start) or 'skip'."
+    ),
+    holdout: float = typer.Option(
+        0.02, "--holdout", min=0.0, max=1.0, help="Held-out fraction (the split export-sft leaves out)."
+    ),
+    use_all: bool = typer.Option(False, "--all", help="Ignore the split (datasets no model trained on)."),
+    seed: str = typer.Option("wildchat-nll-v1", "--seed", help="Seed of the sample order."),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: GPU if any)."),
+    dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: the loader's)."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Most conversations per forward pass."),
+    batch_tokens: int | None = typer.Option(
+        None, "--batch-tokens", min=16, help="Padded tokens per pass (default 4096 CPU / 32768 GPU)."
+    ),
+    fmt: str | None = typer.Option(None, "--format", help="Input format for all datasets (default: detect)."),
+) -> None:
+    """Per-token NLL of assistant tokens: a models x datasets matrix (JSON, CSV, heatmap).
+
+    Scores held-out conversations of each dataset (filled from the rest, and
+    recorded as such, when too few are held out); --all scores any.
+    """
+    from wildchat.evaluate.nll_run import NllSettings, run_nll
+    from wildchat.train.models import ModelLoadError
+
+    if overflow not in ("truncate", "skip"):
+        _err(f"wildchat eval nll: --overflow must be 'truncate' or 'skip', not {overflow!r}")
+        raise typer.Exit(2)
+    settings = NllSettings(
+        samples=samples,
+        max_length=max_length,
+        overflow="truncate" if overflow == "truncate" else "skip",
+        holdout=holdout,
+        use_all=use_all,
+        seed=seed,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        batch_tokens=batch_tokens,
+        fmt=fmt,
+    )
+    try:
+        result = run_nll(model, name or None, data, out, settings, log=_err)
+    except (ModelLoadError, FileNotFoundError, ValueError) as exc:
+        _err(f"wildchat eval nll: {exc}")
+        raise typer.Exit(2) from exc
+    _print_nll(result)
+    if all(c["mean_nll"] is None for c in result["cells"]):
+        _err("wildchat eval nll: no conversation could be scored")
+        raise typer.Exit(1)
+    typer.echo(f"wrote {out / 'nll.json'}, {out / 'nll.csv'}, {out / 'nll_heatmap.png'}")
+
+
+def _print_nll(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m = result["matrix"]
+    table = Table(title="NLL per assistant token (lower is better)")
+    table.add_column("model")
+    for d in m["datasets"]:
+        table.add_column(d, justify="right")
+    for name, row in zip(m["models"], m["mean_nll"], strict=True):
+        table.add_row(name, *("n/a" if v is None else f"{v:.3f}" for v in row))
+    Console().print(table)
+
+
+@eval_app.command("judge")
+def judge(
+    answers_from: list[str] = typer.Option(
+        ..., "--answers-from", "-a", help="Answering model endpoint NAME=URL#MODEL (repeatable)."
+    ),
+    questions: Path = typer.Option(..., "--questions", "-q", help="MT-bench question.jsonl file."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Use only the first N questions."),
+    judge_spec: str = typer.Option(..., "--judge", "-j", help="Judge endpoint NAME=URL#MODEL."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
+    judge_model: str | None = typer.Option(
+        None, "--judge-model", help="Override the judge endpoint's model."
+    ),
+    repetitions: int = typer.Option(
+        3, "--repetitions", min=1, help="Judge calls per item (seed = repetition)."
+    ),
+    pairwise: bool = typer.Option(False, "--pairwise", help="Also compare models pairwise (both orders)."),
+    single: bool = typer.Option(True, "--single/--no-single", help="Grade single answers 1-10."),
+    baseline: str | None = typer.Option(
+        None, "--baseline", help="Pairwise: compare every model to this one."
+    ),
+    temperature: float = typer.Option(0.7, "--temperature", min=0.0, help="Sampling temperature of answers."),
+    max_tokens: int = typer.Option(1024, "--max-tokens", min=1, help="Answer length limit."),
+    judge_temperature: float = typer.Option(0.0, "--judge-temperature", min=0.0, help="Judge temperature."),
+    judge_max_tokens: int = typer.Option(512, "--judge-max-tokens", min=1, help="Judge output limit."),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY",
+        "--api-key-env",
+        help="Env var holding the API key (unset: a dummy key for local servers).",
+    ),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, help="Parallel requests per endpoint."),
+    max_retries: int = typer.Option(3, "--max-retries", min=0, help="Retries on 429/5xx/connection errors."),
+    timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds per request."),
+) -> None:
+    """MT-bench-style judging: answers, 1-10 grades, pairwise win/tie/loss, with CIs.
+
+    Writes OUT/answers/NAME.jsonl, OUT/judgment_config.json (judge and prompts
+    pinned, with SHA-256), OUT/judgments.jsonl and OUT/summary.json.
+    """
+    from dataclasses import replace
+
+    from wildchat.evaluate.endpoints import ChatSettings, EndpointSyntaxError, parse_endpoint
+    from wildchat.evaluate.judge import JudgeSettings
+    from wildchat.evaluate.judge_run import AnswerSettings, run_judge
+    from wildchat.evaluate.questions import QuestionFileError
+
+    try:
+        models = [parse_endpoint(s) for s in answers_from]
+        judge_ep = parse_endpoint(judge_spec)
+    except EndpointSyntaxError as exc:
+        _err(f"wildchat eval judge: {exc}")
+        raise typer.Exit(2) from exc
+    if judge_model:
+        judge_ep = replace(judge_ep, model=judge_model)
+    if not single and not pairwise:
+        _err("wildchat eval judge: nothing to do (--no-single without --pairwise)")
+        raise typer.Exit(2)
+    js = JudgeSettings(
+        repetitions=repetitions,
+        temperature=judge_temperature,
+        max_tokens=judge_max_tokens,
+        concurrency=concurrency,
+        single=single,
+        pairwise=pairwise,
+        baseline=baseline,
+    )
+    try:
+        summary = run_judge(
+            models,
+            questions,
+            judge_ep,
+            out,
+            answer_settings=AnswerSettings(
+                temperature=temperature, max_tokens=max_tokens, concurrency=concurrency
+            ),
+            judge_settings=js,
+            chat_settings=ChatSettings(api_key_env=api_key_env, max_retries=max_retries, timeout_s=timeout),
+            limit=limit,
+            progress=_err,
+        )
+    except (QuestionFileError, ValueError) as exc:
+        _err(f"wildchat eval judge: {exc}")
+        raise typer.Exit(2) from exc
+    _print_judge(summary)
+    u = summary["judgments"]
+    if u["unusable"]:
+        reasons = ", ".join(f"{k}: {v}" for k, v in u["unusable_by_reason"].items())
+        _err(f"{u['unusable']} of {u['total']} judgments unusable ({reasons})")
+    if u["usable"] == 0:
+        _err("wildchat eval judge: no usable judgment")
+        raise typer.Exit(1)
+    typer.echo(f"wrote {out / 'summary.json'}")
+
+
+def _fmt(est: dict[str, Any] | None) -> str:
+    if not est:
+        return "n/a"
+    return f"{est['value']:.2f} [{est['ci_low']:.2f}, {est['ci_high']:.2f}]"
+
+
+def _print_judge(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if summary["single"]:
+        turns = sorted({k for e in summary["single"].values() for k in e if k.startswith("turn_")})
+        t = Table(title=f"Single-answer grades 1-10: median / mean [95% CI] ({summary['judge']['model']})")
+        t.add_column("model")
+        for k in [*turns, "overall"]:
+            t.add_column(f"{k.replace('_', ' ')} median", justify="right")
+            t.add_column(f"{k.replace('_', ' ')} mean", justify="right")
+        for model, e in summary["single"].items():
+            cells = []
+            for k in [*turns, "overall"]:
+                cells += [_fmt(e[k]["median"]), _fmt(e[k]["mean"])]
+            t.add_row(model, *cells)
+        console.print(t)
+    if summary["pairwise"]:
+        t = Table(title="Pairwise (both orders; disagreement = tie)")
+        for col in ("model", "opponent", "win", "tie", "loss", "win rate [95% CI]"):
+            t.add_column(col, justify="right" if col not in ("model", "opponent") else "left")
+        for r in summary["pairwise"]:
+            t.add_row(
+                r["model"],
+                r["opponent"],
+                str(r["win"]),
+                str(r["tie"]),
+                str(r["loss"]),
+                _fmt(r.get("win_rate")),
+            )
+        console.print(t)
+
+
+@eval_app.command("serve-model")
+def serve_model(
+    model: list[str] = typer.Option(
+        ..., "--model", "-m", help="Model folder, .gguf file or 'smollm2' (repeatable)."
+    ),
+    name: list[str] | None = typer.Option(
+        None, "--name", help="Model id per --model, in order (default: stem)."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8080, "--port", help="TCP port."),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda … (default: GPU if any)."),
+    dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: the loader's)."),
+    max_input_tokens: int = typer.Option(2048, "--max-input-tokens", min=16, help="Longest prompt accepted."),
+) -> None:
+    """Serve local models on an OpenAI-compatible /v1/chat/completions (for eval judge).
+
+    One request at a time; non-streaming.  Endpoint for eval judge:
+    NAME=http://HOST:PORT/v1#NAME.
+    """
+    import uvicorn
+
+    from wildchat.evaluate.local_server import LoadedModel, create_app
+    from wildchat.evaluate.nll_run import model_name
+    from wildchat.train.models import ModelLoadError, load_model
+
+    if name and len(name) != len(model):
+        _err(f"wildchat eval serve-model: --name given {len(name)} time(s) for {len(model)} model(s)")
+        raise typer.Exit(2)
+    names = name or [model_name(m) for m in model]
+    loaded: dict[str, LoadedModel] = {}
+    try:
+        for n, spec in zip(names, model, strict=True):
+            mdl, tok = load_model(spec, device=device, dtype=dtype)
+            loaded[n] = LoadedModel(mdl, tok)
+            _err(f"loaded {spec} as {n!r}")
+    except (ModelLoadError, ValueError) as exc:
+        _err(f"wildchat eval serve-model: {exc}")
+        raise typer.Exit(2) from exc
+    _err(f"endpoints: {', '.join(f'{n}=http://{host}:{port}/v1#{n}' for n in names)}")
+    uvicorn.run(
+        create_app(loaded, max_input_tokens=max_input_tokens), host=host, port=port, log_level="warning"
+    )

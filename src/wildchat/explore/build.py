@@ -1,0 +1,435 @@
+"""Build (or bring up to date) an explorer index: incremental and resumable.
+
+Every input argument is one dataset (named by ``dataset=``, else the release
+folder's name or the file's stem); its files are *sources*.  Each source is
+recorded with its fingerprint ``(path, size, mtime_ns)`` and committed in
+batches, one transaction per batch that also stores ``done`` (conversations
+committed so far).  So on the next run:
+
+* complete source, same fingerprint -> skipped (nothing read);
+* incomplete source, same fingerprint (a build was interrupted) -> the reader
+  re-reads the file and skips the first ``done`` conversations (readers are
+  deterministic), then continues -- nothing is indexed twice;
+* changed fingerprint -> its rows (conversations, full-text, map points) are
+  deleted and the file is indexed again.
+
+Raw-log files are read together (a conversation may span files), so all
+raw-log files of one input form one source.
+
+Ids: readers give every conversation an id (sources without one get
+``<file name>-<row>``, stable across rebuilds).  An id already used by
+*another* dataset is prefixed with ``<dataset>:``; a repeat within one
+dataset is counted as a ``duplicate_conversation_id`` skip.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from wildchat.explore import prepare
+from wildchat.explore.dialects import dialect_for
+from wildchat.explore.index import ensure_schema, make_engine
+from wildchat.explore.prepare import Prepared, PreparedStream
+from wildchat.explore.rows import decode_record, record_text
+from wildchat.explore.tables import NO_TS, conversations, datasets, map_points, meta, records, sources
+from wildchat.formats import detect_format, expand_inputs
+from wildchat.formats.registry import FORMATS, UnknownFormatError
+from wildchat.skips import SkipReport
+
+__all__ = ["FACET_LIMIT", "BuildReport", "build_index", "dataset_name"]
+
+#: Most values listed per facet (most frequent first).
+FACET_LIMIT = 300
+_FILTER_COLUMNS = ("model", "language", "country", "state", "hashed_ip", "toxic", "redacted", "jailbreak")
+
+
+@dataclass
+class BuildReport:
+    """What one build did.  ``indexed`` counts conversations added per dataset this run."""
+
+    indexed: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    sources_indexed: int = 0
+    sources_unchanged: int = 0
+    sources_resumed: int = 0
+    sources_replaced: int = 0
+    skips: SkipReport = field(default_factory=SkipReport)
+    seconds: float = 0.0
+    map_points: int = 0
+    map_message: str | None = None
+
+    def summary(self) -> str:
+        added = sum(self.indexed.values())
+        lines = [
+            f"indexed {added:,} conversations in {self.seconds:.1f}s "
+            f"({self.sources_indexed} files read, {self.sources_unchanged} unchanged, "
+            f"{self.sources_resumed} resumed, {self.sources_replaced} replaced)",
+            *(f"  {name}: {n:,} conversations" for name, n in sorted(self.totals.items())),
+            f"map: {self.map_points:,} new points" + (f" ({self.map_message})" if self.map_message else ""),
+        ]
+        if self.skips.n_skipped:
+            lines.append(self.skips.summary())
+        return "\n".join(lines)
+
+
+def dataset_name(item: str | Path) -> str:
+    """Default dataset name of one input: a folder's name, a file's stem, a glob's folder."""
+    text = str(item)
+    if any(ch in text for ch in "*?["):
+        parts = [p for p in Path(text).parts if not any(ch in p for ch in "*?[")]
+        return Path(*parts).name if parts else "dataset"
+    path = Path(text)
+    if path.is_dir():
+        return path.resolve().name
+    name = path.name
+    for suffix in (".gz", ".jsonl", ".json", ".ndjson", ".parquet", ".pq"):
+        name = name.removesuffix(suffix)
+    return name or path.name
+
+
+@dataclass
+class _Source:
+    dataset_id: int
+    files: list[Path]
+    format: str
+
+    @property
+    def path(self) -> str:
+        return "|".join(str(f.resolve()) for f in self.files)
+
+    def fingerprint(self) -> tuple[int, int]:
+        stats = [f.stat() for f in self.files]
+        return sum(s.st_size for s in stats), max(s.st_mtime_ns for s in stats)
+
+
+def _plan(item: str | Path, dataset_id: int, fmt: str | None, report: SkipReport) -> list[_Source]:
+    files = expand_inputs([item])
+    out: list[_Source] = []
+    rawlogs: list[Path] = []
+    for f in files:
+        try:
+            name = fmt or detect_format(f)
+        except UnknownFormatError as exc:
+            report.skip("unknown_format", str(exc).removeprefix(f"{f}: "), str(f))
+            continue
+        except OSError as exc:
+            report.skip("unreadable_file", type(exc).__name__, str(f))
+            continue
+        if name == "rawlog":
+            rawlogs.append(f)
+        else:
+            out.append(_Source(dataset_id, [f], name))
+    if rawlogs:
+        out.append(_Source(dataset_id, rawlogs, "rawlog"))
+    return out
+
+
+def _dataset_id(conn: Connection, name: str) -> int:
+    found = conn.execute(select(datasets.c.id).where(datasets.c.name == name)).scalar()
+    if found is not None:
+        return int(found)
+    new_id = int(conn.execute(select(func.coalesce(func.max(datasets.c.id), 0))).scalar_one()) + 1
+    conn.execute(
+        insert(datasets).values(id=new_id, name=name, conversations=0, turns=0, filters="[]", map_points=0)
+    )
+    return new_id
+
+
+class _Writer:
+    """Batch writes of one build (ids, id collisions, full-text rows)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = dialect_for(engine.dialect.name)
+        with engine.connect() as conn:
+            self.next_id = (
+                int(conn.execute(select(func.coalesce(func.max(conversations.c.id), 0))).scalar_one()) + 1
+            )
+
+    def _owners(self, conn: Connection, ids: list[str]) -> dict[str, int]:
+        q = select(conversations.c.conversation_id, conversations.c.dataset_id).where(
+            conversations.c.conversation_id.in_(ids)
+        )
+        return {r.conversation_id: r.dataset_id for r in conn.execute(q)}
+
+    def write(
+        self,
+        conn: Connection,
+        src: _Source,
+        source_id: int,
+        dataset: str,
+        batch: list[Prepared],
+        report: SkipReport,
+    ) -> int:
+        ids = [p[0] for p in batch]
+        owners = self._owners(conn, ids)
+        renamed = {i: f"{dataset}:{i}" for i in ids if i in owners and owners[i] != src.dataset_id}
+        if renamed:
+            owners.update(self._owners(conn, list(renamed.values())))
+        rows: list[dict[str, Any]] = []
+        recs: list[dict[str, Any]] = []
+        fts: list[tuple[int, str]] = []
+        seen: set[str] = set()
+        for raw_id, fields, record, body in batch:
+            cid = renamed.get(raw_id, raw_id)
+            if cid in owners or cid in seen:
+                report.skip("duplicate_conversation_id", "conversation_id already indexed", src.path)
+                continue
+            seen.add(cid)
+            row_id = self.next_id
+            self.next_id += 1
+            prompt = fields.pop("prompt")
+            rows.append(
+                {
+                    "id": row_id,
+                    "conversation_id": cid,
+                    "dataset_id": src.dataset_id,
+                    "source_id": source_id,
+                    "map_id": None,
+                    **fields,
+                }
+            )
+            recs.append({"id": row_id, "prompt": prompt, "record": record})
+            fts.append((row_id, body))
+        if rows:
+            conn.execute(insert(conversations), rows)
+            conn.execute(insert(records), recs)
+            self.dialect.insert_fts(conn, fts)
+        return len(rows)
+
+    def delete_source(self, conn: Connection, source_id: int) -> None:
+        """Remove every row of one source (full-text rows need their indexed text back)."""
+        q = (
+            select(records.c.id, records.c.record)
+            .select_from(conversations.join(records, records.c.id == conversations.c.id))
+            .where(conversations.c.source_id == source_id)
+        )
+        for chunk in _chunked(conn.execute(q).all(), 2000):
+            fts = [(r.id, self.dialect.prepare_body(record_text(decode_record(r.record)))) for r in chunk]
+            self.dialect.delete_fts(conn, fts)
+            conn.execute(delete(map_points).where(map_points.c.id.in_([r.id for r in chunk])))
+            conn.execute(delete(records).where(records.c.id.in_([r.id for r in chunk])))
+        conn.execute(delete(conversations).where(conversations.c.source_id == source_id))
+
+
+def _chunked(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _index_source(
+    engine: Engine,
+    writer: _Writer,
+    stream: PreparedStream,
+    src: _Source,
+    dataset: str,
+    report: BuildReport,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> int | None:
+    """Index one source as needed; returns its source id when anything was (re)indexed."""
+    size, mtime_ns = src.fingerprint()
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(sources).where(sources.c.dataset_id == src.dataset_id, sources.c.path == src.path)
+        ).first()
+        if row is not None and (row.size, row.mtime_ns) == (size, mtime_ns) and row.complete:
+            report.sources_unchanged += 1
+            report.skips.merge(_report_from(row.skips))
+            return None
+        if row is None:
+            source_id = int(conn.execute(select(func.coalesce(func.max(sources.c.id), 0))).scalar_one()) + 1
+            conn.execute(
+                insert(sources).values(
+                    id=source_id,
+                    dataset_id=src.dataset_id,
+                    path=src.path,
+                    format=src.format,
+                    size=size,
+                    mtime_ns=mtime_ns,
+                    done=0,
+                    complete=False,
+                    skips="{}",
+                )
+            )
+            done = 0
+        elif (row.size, row.mtime_ns) != (size, mtime_ns):
+            source_id = int(row.id)
+            writer.delete_source(conn, source_id)
+            conn.execute(
+                update(sources)
+                .where(sources.c.id == source_id)
+                .values(size=size, mtime_ns=mtime_ns, format=src.format, done=0, complete=False)
+            )
+            done = 0
+            report.sources_replaced += 1
+        else:
+            source_id, done = int(row.id), int(row.done)
+            report.sources_resumed += 1
+    report.sources_indexed += 1
+    skips = SkipReport()
+    for batch in stream.batches(src.files, src.format, engine.dialect.name, done, batch_size, skips):
+        with engine.begin() as conn:
+            added = writer.write(conn, src, source_id, dataset, batch, skips)
+            done += len(batch)
+            conn.execute(update(sources).where(sources.c.id == source_id).values(done=done))
+        report.indexed[dataset] = report.indexed.get(dataset, 0) + added
+        if progress is not None:
+            progress(added)
+    with engine.begin() as conn:
+        skips.written = int(
+            conn.execute(select(func.count()).where(conversations.c.source_id == source_id)).scalar_one()
+        )
+        conn.execute(
+            update(sources)
+            .where(sources.c.id == source_id)
+            .values(complete=True, skips=orjson.dumps(skips.to_dict()).decode())
+        )
+    report.skips.merge(skips)
+    return source_id
+
+
+def _report_from(raw: str) -> SkipReport:
+    data = orjson.loads(raw) if raw else {}
+    out = SkipReport(read=int(data.get("read", 0)), written=int(data.get("written", 0)))
+    for reason, n in (data.get("skipped_by_reason") or {}).items():
+        out.skipped[reason] += int(n)
+    for reason, items in (data.get("examples") or {}).items():
+        out.examples[reason] = list(items)
+    return out
+
+
+def refresh_stats(engine: Engine) -> None:
+    """Recompute per-dataset sizes, answerable filters and the facet lists (after a build)."""
+    cc = conversations.c
+    with engine.begin() as conn:
+        for ds in conn.execute(select(datasets.c.id)).all():
+            where = cc.dataset_id == ds.id
+            counts = conn.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(cc.turn), 0),
+                    *(func.count(getattr(cc, col)) for col in _FILTER_COLUMNS),
+                    func.count().filter(cc.ts != NO_TS),
+                ).where(where)
+            ).one()
+            n, turns, *have = counts
+            filters = ["dataset", "conversation_id", "min_turns", "max_turns"]
+            filters += [col for col, k in zip(_FILTER_COLUMNS, have[:-1], strict=True) if k]
+            if have[-1]:
+                filters += ["since", "until"]
+            points = conn.execute(
+                select(func.count()).select_from(map_points).where(map_points.c.dataset_id == ds.id)
+            ).scalar_one()
+            conn.execute(
+                update(datasets)
+                .where(datasets.c.id == ds.id)
+                .values(
+                    conversations=int(n),
+                    turns=int(turns),
+                    filters=orjson.dumps(filters).decode(),
+                    map_points=int(points),
+                )
+            )
+        facets: dict[str, list[str]] = {}
+        for col in ("model", "language", "country", "state"):
+            column = getattr(cc, col)
+            q = (
+                select(column)
+                .where(column.is_not(None))
+                .group_by(column)
+                .order_by(func.count().desc(), column)
+                .limit(FACET_LIMIT)
+            )
+            facets[col] = [r[0] for r in conn.execute(q)]
+        _set_meta(conn, "facets", orjson.dumps(facets).decode())
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    conn.execute(delete(meta).where(meta.c.key == key))
+    conn.execute(insert(meta).values(key=key, value=value))
+
+
+def build_index(
+    inputs: Sequence[str | Path],
+    url: str,
+    *,
+    dataset: str | None = None,
+    format: str | None = None,
+    map: bool = True,
+    map_sample: int = 100_000,
+    embed_model: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = 2000,
+) -> BuildReport:
+    """Index ``inputs`` into the index at ``url`` (created if needed); see the module docstring.
+
+    ``progress`` is called with the number of conversations just added (an
+    increment, once per batch).  ``map`` adds embedding-map points for a
+    seeded sample of at most ``map_sample`` of the conversations (re)indexed
+    by this run (:mod:`wildchat.explore.mapcoords`); without the ``embed``
+    extra the map is skipped and ``map_message`` says why.  Raises
+    ``FileNotFoundError`` for an input that matches nothing and
+    ``ValueError`` for an unknown ``format``.
+    """
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    started = time.monotonic()
+    report = BuildReport()
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+        plans: list[tuple[str, list[_Source]]] = []
+        for item in inputs:
+            name = dataset or dataset_name(item)
+            with engine.begin() as conn:
+                ds_id = _dataset_id(conn, name)
+            plans.append((name, _plan(item, ds_id, format, report.skips)))
+        writer = _Writer(engine)
+        total_bytes = sum(f.stat().st_size for _, plan in plans for src in plan for f in src.files)
+        stream = PreparedStream(use_worker=total_bytes >= prepare.WORKER_MIN_BYTES)
+        touched: list[int] = []
+        try:
+            for name, plan in plans:
+                report.indexed.setdefault(name, 0)
+                for src in plan:
+                    sid = _index_source(engine, writer, stream, src, name, report, batch_size, progress)
+                    if sid is not None:
+                        touched.append(sid)
+        finally:
+            stream.close()
+        if map and touched:
+            from wildchat.explore.mapcoords import add_map_points
+
+            report.map_points, report.map_message = add_map_points(engine, touched, map_sample, embed_model)
+        elif not map:
+            report.map_message = "map disabled"
+        if touched or report.sources_unchanged == 0:
+            refresh_stats(engine)
+        with engine.connect() as conn:
+            names = {r.id: r.name for r in conn.execute(select(datasets.c.id, datasets.c.name))}
+            for r in conn.execute(
+                select(conversations.c.dataset_id, func.count()).group_by(conversations.c.dataset_id)
+            ):
+                report.totals[names[r[0]]] = int(r[1])
+    finally:
+        engine.dispose()
+    report.seconds = time.monotonic() - started
+    return report

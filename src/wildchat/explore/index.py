@@ -1,0 +1,468 @@
+"""The read side of an explorer index: :class:`Index` implements :class:`ExploreIndex`.
+
+One SQLAlchemy-Core code path for SQLite (``sqlite:///path/index.db``) and
+PostgreSQL (``postgresql+psycopg://...``); the few backend-specific
+statements live in :mod:`wildchat.explore.dialects`, the tables in
+:mod:`wildchat.explore.tables`.
+
+Search plan: the full-text match is a subquery ``m(id, rank)`` joined to
+``conversations`` and filtered there; the total is ``COUNT(*)`` over exactly
+the same join and WHERE (exact, no cap); the page is a keyset query
+(``rank, id`` for relevance, ``ts DESC, id DESC`` for time), so deep pages
+cost what the first does.  Snippets are cut in Python from the stored record
+(:func:`wildchat.explore.tokens.make_snippet`): plain text plus offsets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, or_, select
+
+from wildchat.explore.dialects import dialect_for
+from wildchat.explore.model import (
+    MAX_LIMIT,
+    DatasetInfo,
+    MapPoints,
+    NotFound,
+    QueryError,
+    SearchHit,
+    SearchPage,
+    SearchQuery,
+    UserPage,
+)
+from wildchat.explore.query import decode_cursor, encode_cursor, query_fingerprint, validate_query
+from wildchat.explore.rows import decode_record, to_micros
+from wildchat.explore.tables import (
+    NO_TS,
+    SCHEMA_VERSION,
+    conversations,
+    datasets,
+    map_points,
+    meta,
+    metadata,
+    records,
+    sources,
+)
+from wildchat.explore.tokens import Terms, make_snippet, parse_terms
+
+__all__ = ["Index", "make_engine", "open_index"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+c = conversations.c
+_HIT_COLUMNS = (
+    c.id,
+    c.conversation_id,
+    c.dataset_id,
+    c.model,
+    c.language,
+    c.country,
+    c.state,
+    c.hashed_ip,
+    c.ts,
+    c.turn,
+    c.toxic,
+    c.redacted,
+    c.jailbreak,
+    c.map_id,
+)
+#: Time-sorted text searches walk conversations newest first and probe the
+#: full-text index per row (tens of microseconds each) when the text matches at
+#: least PROBE_MIN_MATCHES conversations (sorting them all would cost more) and
+#: one page is expected within PROBE_WALK_ROWS rows (``(limit + 1) * size / total``).
+PROBE_MIN_MATCHES = 20_000
+PROBE_WALK_ROWS = 2_000
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "temp_store=MEMORY",
+        "mmap_size=1073741824",
+        "cache_size=-65536",
+        "busy_timeout=30000",
+    ):
+        cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Engine for an index URL; a bare path is taken as a SQLite file (parent folders created)."""
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).resolve()}"
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True)
+    raise ValueError(f"unsupported index URL {url!r}: use sqlite:///FILE or postgresql+psycopg://...")
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create missing tables; refuse an index written by another schema version."""
+    dialect = dialect_for(engine.dialect.name)
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+        dialect.create_fts(conn)
+        row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        if row is None:
+            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(row) != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"index has schema version {row}, this wildchat writes {SCHEMA_VERSION}: "
+                "delete it and rebuild"
+            )
+
+
+def open_index(url: str) -> Index:
+    """Open (creating empty tables if needed) the index at ``url``."""
+    engine = make_engine(url)
+    ensure_schema(engine)
+    return Index(engine)
+
+
+def _from_micros(ts: int) -> datetime | None:
+    return None if ts == NO_TS else _EPOCH + timedelta(microseconds=ts)
+
+
+def _turn_texts(record: dict[str, Any]) -> list[str]:
+    return [str(t.get("content") or "") for t in record.get("conversation") or []]
+
+
+class Index:
+    """:class:`~wildchat.explore.model.ExploreIndex` over one SQLAlchemy engine (thread-safe)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = dialect_for(engine.dialect.name)
+        self._names: dict[int, str] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def _dataset_names(self, conn: Connection, refresh: bool = False) -> dict[int, str]:
+        if refresh or not self._names:
+            self._names = {r.id: r.name for r in conn.execute(select(datasets.c.id, datasets.c.name))}
+        return self._names
+
+    def _name(self, conn: Connection, dataset_id: int) -> str:
+        names = self._dataset_names(conn)
+        if dataset_id not in names:
+            names = self._dataset_names(conn, refresh=True)
+        return names.get(dataset_id, "?")
+
+    def _filters(self, conn: Connection, q: SearchQuery, walk_time: bool = False) -> list[Any]:
+        """WHERE conditions of the query's filters.
+
+        ``walk_time``: wrap the non-time columns as ``coalesce(col, col)`` (same
+        value, but no index can serve it) so the planner walks the time index
+        -- the probe plan of :meth:`search` depends on that order.
+        """
+
+        def col(name: str) -> Any:
+            column = getattr(c, name)
+            return func.coalesce(column, column) if walk_time else column
+
+        conds: list[Any] = []
+        if q.dataset is not None:
+            ids = [i for i, n in self._dataset_names(conn, refresh=True).items() if n == q.dataset]
+            conds.append(col("dataset_id") == (ids[0] if ids else -1))
+        for name in ("model", "language", "country", "state", "hashed_ip", "conversation_id"):
+            value = getattr(q, name)
+            if value is not None:
+                conds.append(col(name) == value)
+        for name in ("toxic", "redacted", "jailbreak"):
+            value = getattr(q, name)
+            if value is not None:
+                conds.append(col(name) == value)
+        if q.min_turns is not None:
+            conds.append(col("turn") >= q.min_turns)
+        if q.max_turns is not None:
+            conds.append(col("turn") <= q.max_turns)
+        if q.since is not None:
+            conds.append(c.ts >= to_micros(q.since))
+        if q.until is not None:
+            conds.append(and_(c.ts <= to_micros(q.until), c.ts != NO_TS))
+        return conds
+
+    def _terms(self, q: SearchQuery) -> Terms | None:
+        """Parsed terms; ``None`` = no text condition; empty ``Terms`` = text that can match nothing."""
+        if not q.text.strip():
+            return None
+        try:
+            return parse_terms(q.text, q.phrase)
+        except ValueError as exc:
+            raise QueryError(f"q: {exc}") from None
+
+    def _hit(self, conn: Connection, row: Any, snippet: str, spans: list[tuple[int, int]]) -> SearchHit:
+        return SearchHit(
+            conversation_id=row.conversation_id,
+            dataset=self._name(conn, row.dataset_id),
+            snippet=snippet,
+            highlights=spans,
+            model=row.model,
+            language=row.language,
+            country=row.country,
+            state=row.state,
+            hashed_ip=row.hashed_ip,
+            timestamp=_from_micros(row.ts),
+            turn=row.turn,
+            toxic=row.toxic,
+            redacted=row.redacted,
+            jailbreak=row.jailbreak,
+            map_id=row.map_id,
+        )
+
+    # ------------------------------------------------------------------ search
+    def _records(self, conn: Connection, ids: list[int], *, record: bool) -> dict[int, Any]:
+        cols = (
+            (records.c.id, records.c.prompt, records.c.record) if record else (records.c.id, records.c.prompt)
+        )
+        return {r.id: r for r in conn.execute(select(*cols).where(records.c.id.in_(ids)))} if ids else {}
+
+    def _size(self, conn: Connection) -> int:
+        return int(conn.execute(select(func.coalesce(func.sum(datasets.c.conversations), 0))).scalar_one())
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """See :class:`ExploreIndex`.  Query plans (chosen per request):
+
+        * total: ``COUNT`` over the full-text match alone when there are no
+          filters, else over match JOIN conversations WHERE filters;
+        * relevance: match (with rank) JOIN conversations, ORDER BY rank, id;
+        * time, few matches: the same join ordered by ``ts DESC, id DESC``;
+        * time, many matches and hits (see :data:`PROBE_MIN_MATCHES`): walk
+          ``conversations`` by the time index, newest first, and probe the
+          full-text index per row (``EXISTS``), which stops after one page
+          instead of sorting hundreds of thousands of matches.
+        """
+        validate_query(query)
+        terms = self._terms(query)
+        if terms is not None and not terms:
+            return SearchPage(total=0, results=[], next_cursor=None)
+        fingerprint = query_fingerprint(query)
+        with self.engine.connect() as conn:
+            conds = self._filters(conn, query)
+            if terms is None:
+                return self._browse(conn, query, conds, fingerprint)
+            params: dict[str, Any] = {"fts_q": self.dialect.match_param(terms)}
+            ids = self.dialect.match_ids().subquery("mi")
+            matches = int(conn.execute(select(func.count()).select_from(ids), params).scalar_one())
+            total = matches
+            if conds and matches:
+                joined_ids = ids.join(conversations, c.id == ids.c.id)
+                total = int(
+                    conn.execute(
+                        select(func.count()).select_from(joined_ids).where(*conds), params
+                    ).scalar_one()
+                )
+            if total == 0:
+                return SearchPage(total=0, results=[], next_cursor=None)
+            by_time = query.sort == "time"
+            key_last = decode_cursor(query.cursor, fingerprint) if query.cursor is not None else None
+            page_q: Any  # Select; SQLAlchemy's generic row typing cannot follow the branches
+            if by_time:
+                if matches >= PROBE_MIN_MATCHES and total * PROBE_WALK_ROWS >= (query.limit + 1) * self._size(
+                    conn
+                ):
+                    walk = self._filters(conn, query, walk_time=True)
+                    page_q = select(*_HIT_COLUMNS).where(*walk, self.dialect.exists_match())
+                else:
+                    page_q = (
+                        select(*_HIT_COLUMNS)
+                        .select_from(ids.join(conversations, c.id == ids.c.id))
+                        .where(*conds)
+                    )
+                if key_last is not None:
+                    key, last = key_last
+                    page_q = page_q.where(or_(c.ts < key, and_(c.ts == key, c.id < last)))
+                page_q = page_q.order_by(c.ts.desc(), c.id.desc())
+            else:
+                m = self.dialect.match(terms).subquery("m")
+                page_q = select(*_HIT_COLUMNS, m.c.rank).select_from(m.join(conversations, c.id == m.c.id))
+                page_q = page_q.where(*conds)
+                if key_last is not None:
+                    key, last = key_last
+                    page_q = page_q.where(or_(m.c.rank > key, and_(m.c.rank == key, c.id > last)))
+                page_q = page_q.order_by(m.c.rank, c.id)
+            rows = conn.execute(page_q.limit(query.limit + 1), params).all()
+            more = len(rows) > query.limit
+            rows = rows[: query.limit]
+            recs = self._records(conn, [r.id for r in rows], record=True)
+            hits = []
+            for row in rows:
+                snippet, spans = make_snippet(_turn_texts(decode_record(recs[row.id].record)), terms)
+                hits.append(self._hit(conn, row, snippet, spans))
+            cursor = None
+            if more and rows:
+                last_row = rows[-1]
+                cursor = encode_cursor(fingerprint, last_row.ts if by_time else last_row.rank, last_row.id)
+            return SearchPage(total=total, results=hits, next_cursor=cursor)
+
+    def _browse(self, conn: Connection, query: SearchQuery, conds: list[Any], fingerprint: str) -> SearchPage:
+        """No text: filters only, newest first (``sort`` is ignored)."""
+        total = int(conn.execute(select(func.count()).select_from(conversations).where(*conds)).scalar_one())
+        page_q = select(*_HIT_COLUMNS).where(*conds)
+        if query.cursor is not None:
+            key, last = decode_cursor(query.cursor, fingerprint)
+            page_q = page_q.where(or_(c.ts < key, and_(c.ts == key, c.id < last)))
+        rows = conn.execute(page_q.order_by(c.ts.desc(), c.id.desc()).limit(query.limit + 1)).all()
+        return self._page_of_prompts(conn, rows, query.limit, fingerprint, total)
+
+    def _page_of_prompts(
+        self, conn: Connection, rows: Sequence[Any], limit: int, fingerprint: str, total: int
+    ) -> SearchPage:
+        more = len(rows) > limit
+        rows = rows[:limit]
+        recs = self._records(conn, [r.id for r in rows], record=False)
+        hits = [self._hit(conn, r, *make_snippet([recs[r.id].prompt], Terms(()))) for r in rows]
+        cursor = encode_cursor(fingerprint, rows[-1].ts, rows[-1].id) if more and rows else None
+        return SearchPage(total=total, results=hits, next_cursor=cursor)
+
+    # ------------------------------------------------------------------ views
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        if "\x00" in conversation_id:  # cannot be stored, so cannot exist (and PostgreSQL would raise)
+            raise NotFound("no such conversation")
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(records.c.record, c.dataset_id, c.map_id)
+                .select_from(conversations.join(records, records.c.id == c.id))
+                .where(c.conversation_id == conversation_id)
+            ).first()
+            if row is None:
+                raise NotFound(f"no conversation {conversation_id!r}")
+            record = decode_record(row.record)
+            record["dataset"] = self._name(conn, row.dataset_id)
+            record["map_id"] = row.map_id
+            return record
+
+    def user(self, hashed_ip: str, limit: int = 100, cursor: str | None = None) -> UserPage:
+        if not 1 <= limit <= MAX_LIMIT:
+            raise QueryError(f"limit: must be between 1 and {MAX_LIMIT}")
+        if "\x00" in hashed_ip:
+            raise NotFound("no conversations for this hashed IP")
+        fingerprint = "u" + hashlib.sha256(hashed_ip.encode("utf-8", "surrogatepass")).hexdigest()[:11]
+        with self.engine.connect() as conn:
+            total = int(conn.execute(select(func.count()).where(c.hashed_ip == hashed_ip)).scalar_one())
+            if total == 0:
+                raise NotFound("no conversations for this hashed IP")
+            page_q = select(*_HIT_COLUMNS).where(c.hashed_ip == hashed_ip)
+            if cursor is not None:
+                key, last = decode_cursor(cursor, fingerprint)
+                page_q = page_q.where(or_(c.ts > key, and_(c.ts == key, c.id > last)))
+            rows = conn.execute(page_q.order_by(c.ts, c.id).limit(limit + 1)).all()
+            page = self._page_of_prompts(conn, rows, limit, fingerprint, total)
+            return UserPage(
+                hashed_ip=hashed_ip, total=total, conversations=page.results, next_cursor=page.next_cursor
+            )
+
+    def datasets(self) -> list[DatasetInfo]:
+        with self.engine.connect() as conn:
+            paths: dict[int, list[str]] = {}
+            for s in conn.execute(select(sources.c.dataset_id, sources.c.path).order_by(sources.c.id)):
+                paths.setdefault(s.dataset_id, []).append(s.path)
+            return [
+                DatasetInfo(
+                    name=d.name,
+                    conversations=int(d.conversations),
+                    turns=int(d.turns),
+                    sources=paths.get(d.id, []),
+                    filters=list(orjson.loads(d.filters)),
+                    map_points=int(d.map_points),
+                )
+                for d in conn.execute(select(datasets).order_by(datasets.c.id))
+            ]
+
+    def facets(self) -> dict[str, list[str]]:
+        with self.engine.connect() as conn:
+            raw = conn.execute(select(meta.c.value).where(meta.c.key == "facets")).scalar()
+        empty: dict[str, list[str]] = {"model": [], "language": [], "country": [], "state": []}
+        return {**empty, **orjson.loads(raw)} if raw else empty
+
+    # ------------------------------------------------------------------ map
+    def map_points(self, dataset: str | None = None, limit: int | None = None) -> MapPoints:
+        mp = map_points.c
+        with self.engine.connect() as conn:
+            names = self._dataset_names(conn, refresh=True)
+            q = select(mp.id, mp.x, mp.y, mp.dataset_id, mp.language).order_by(mp.id)
+            if dataset is not None:
+                ids = [i for i, n in names.items() if n == dataset]
+                if not ids:
+                    raise NotFound(f"no dataset {dataset!r}")
+                q = q.where(mp.dataset_id == ids[0])
+            if limit is not None:
+                q = q.limit(max(0, limit))
+            rows = conn.execute(q).all()
+            model = conn.execute(select(meta.c.value).where(meta.c.key == "map_model")).scalar()
+        ds_index: dict[int, int] = {}
+        lang_index: dict[str, int] = {}
+        out = MapPoints(ids=[], x=[], y=[], dataset=[], language=[], datasets=[], languages=[], model=model)
+        for r in rows:
+            out.ids.append(int(r.id))
+            out.x.append(float(r.x))
+            out.y.append(float(r.y))
+            if r.dataset_id not in ds_index:
+                ds_index[r.dataset_id] = len(out.datasets)
+                out.datasets.append(names.get(r.dataset_id, "?"))
+            out.dataset.append(ds_index[r.dataset_id])
+            lang = r.language or "unknown"
+            if lang not in lang_index:
+                lang_index[lang] = len(out.languages)
+                out.languages.append(lang)
+            out.language.append(lang_index[lang])
+        return out
+
+    def map_hits(self, query: SearchQuery, limit: int = 100_000) -> list[int]:
+        terms = self._terms(query)
+        if terms is not None and not terms:
+            return []
+        mp = map_points.c
+        with self.engine.connect() as conn:
+            conds = self._filters(conn, query)
+            params: dict[str, Any] = {}
+            if terms is None:
+                q = select(mp.id).select_from(map_points.join(conversations, c.id == mp.id)).where(*conds)
+            else:
+                params["fts_q"] = self.dialect.match_param(terms)
+                m = self.dialect.match_ids().subquery("m")
+                joined = m.join(map_points, mp.id == m.c.id)
+                if conds:
+                    joined = joined.join(conversations, c.id == m.c.id)
+                q = select(mp.id).select_from(joined).where(*conds)
+            return [int(r[0]) for r in conn.execute(q.limit(max(0, limit)), params)]
+
+    def map_point(self, map_id: int) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(c.conversation_id, c.dataset_id, records.c.prompt)
+                .select_from(
+                    conversations.join(map_points, map_points.c.id == c.id).join(
+                        records, records.c.id == c.id
+                    )
+                )
+                .where(c.id == map_id)
+            ).first()
+            if row is None:
+                raise NotFound(f"no map point {map_id}")
+            return {
+                "conversation_id": row.conversation_id,
+                "dataset": self._name(conn, row.dataset_id),
+                "prompt": row.prompt,
+            }
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
