@@ -15,10 +15,18 @@ export TRANSFORMERS_OFFLINE := 1
 
 install: $(STAMP)
 
+# llama.cpp's default -march=native build emits AMX tile instructions on CPUs
+# that advertise AMX; in VMs/sandboxes that do not grant AMX state they die
+# with SIGILL on the first token.  A portable AVX2 build runs everywhere we
+# deploy, and --no-cache-dir keeps pip from reusing a natively built wheel.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	@echo "Installing wildchat with all extras (llama-cpp-python compiles on the first install: a few minutes)..."
+	@echo "Building llama-cpp-python for this CPU family (a few minutes on 2 cores)..."
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q --no-cache-dir 'llama-cpp-python>=0.2.80'
+	@echo "Installing wildchat with all extras..."
 	$(BIN)/python -m pip install -q -e '.[all,dev]'
 	touch $(STAMP)
 

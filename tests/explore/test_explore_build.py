@@ -86,6 +86,9 @@ def test_formats_and_datasets_side_by_side(url: str, tmp_path: Path) -> None:
         assert ix.search(SearchQuery(text="sharegpt ask", dataset="sg")).total == 4
         assert ix.search(SearchQuery(text="sharegpt ask", dataset="chats")).total == 0
     assert _ids(url, text="openai question 3") == ["chats.jsonl-4"]  # derived id: file name + record number
+    again = build_index([rel.parent.parent, tmp_path / "chats.jsonl", tmp_path / "sg.jsonl"], url, map=False)
+    assert again.sources_unchanged == 3 and sum(again.indexed.values()) == 0
+    assert again.skips.skipped["non_alternating_roles"] == 1  # the stored report of the skipped file
 
 
 def test_incremental_rebuild_skips_unchanged_and_replaces_changed(url: str, tmp_path: Path) -> None:

@@ -224,3 +224,27 @@ def test_time_sort_probe_plan_gives_the_join_plans_pages(
     probed = [ids(index, **case) for case in cases]
     assert probed == joined
     assert len(joined[0]) == 40 and joined[1] == ["en2", "en1"]
+
+
+def test_relevance_of_a_word_in_most_conversations_is_newest_first(index: Index) -> None:
+    common = ids(index, q="apples", limit="6")  # 40 of 48 conversations: bm25 weighs it ~0
+    assert common == ids(index, q="apples", sort="time", limit="6")
+    ranked = ids(index, q="quick fox")  # 3 of 48: really ranked (en2 says both words twice)
+    assert ranked[0] == "en2" and ranked != ids(index, q="quick fox", sort="time")
+
+
+def test_filter_first_plan_gives_the_join_plans_pages(index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wildchat.explore import index as index_module
+
+    cases = [
+        {"q": "apples", "country": "Germany", "min_turns": "2", "limit": "4"},
+        {"q": "apples", "country": "Germany", "min_turns": "2", "sort": "time", "limit": "4"},
+        {"q": "quick fox", "hashed_ip": "ipB", "limit": "1"},
+        {"q": "fox", "toxic": "1", "sort": "time"},
+        {"q": "fox", "language": "Chinese"},
+    ]
+    monkeypatch.setattr(index_module, "FILTER_FIRST_RATIO", 0)  # never filter first
+    joined = [ids(index, **case) for case in cases]
+    monkeypatch.setattr(index_module, "FILTER_FIRST_RATIO", 10**9)  # always, when there are filters
+    assert [ids(index, **case) for case in cases] == joined
+    assert len(joined[0]) == 26 and joined[2] == ["en2", "en1"] and joined[3] == ["en2"] and joined[4] == []

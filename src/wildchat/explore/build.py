@@ -36,19 +36,16 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from wildchat.explore import prepare
 from wildchat.explore.dialects import dialect_for
-from wildchat.explore.index import ensure_schema, make_engine
+from wildchat.explore.engine import ensure_schema, make_engine
 from wildchat.explore.prepare import Prepared, PreparedStream
 from wildchat.explore.rows import decode_record, record_text
-from wildchat.explore.tables import NO_TS, conversations, datasets, map_points, meta, records, sources
+from wildchat.explore.stats import FACET_LIMIT, refresh_stats, report_from
+from wildchat.explore.tables import conversations, datasets, map_points, records, sources
 from wildchat.formats import detect_format, expand_inputs
 from wildchat.formats.registry import FORMATS, UnknownFormatError
 from wildchat.skips import SkipReport
 
 __all__ = ["FACET_LIMIT", "BuildReport", "build_index", "dataset_name"]
-
-#: Most values listed per facet (most frequent first).
-FACET_LIMIT = 300
-_FILTER_COLUMNS = ("model", "language", "country", "state", "hashed_ip", "toxic", "redacted", "jailbreak")
 
 
 @dataclass
@@ -244,7 +241,7 @@ def _index_source(
         ).first()
         if row is not None and (row.size, row.mtime_ns) == (size, mtime_ns) and row.complete:
             report.sources_unchanged += 1
-            report.skips.merge(_report_from(row.skips))
+            report.skips.merge(report_from(row.skips))
             return None
         if row is None:
             source_id = int(conn.execute(select(func.coalesce(func.max(sources.c.id), 0))).scalar_one()) + 1
@@ -296,73 +293,6 @@ def _index_source(
         )
     report.skips.merge(skips)
     return source_id
-
-
-def _report_from(raw: str) -> SkipReport:
-    data = orjson.loads(raw) if raw else {}
-    out = SkipReport(read=int(data.get("read", 0)), written=int(data.get("written", 0)))
-    for reason, n in (data.get("skipped_by_reason") or {}).items():
-        out.skipped[reason] += int(n)
-    for reason, items in (data.get("examples") or {}).items():
-        out.examples[reason] = list(items)
-    return out
-
-
-def refresh_stats(engine: Engine) -> None:
-    """Recompute per-dataset sizes, answerable filters and the facet lists (after a build)."""
-    cc = conversations.c
-    with engine.begin() as conn:
-        for ds in conn.execute(select(datasets.c.id)).all():
-            where = cc.dataset_id == ds.id
-            counts = conn.execute(
-                select(
-                    func.count(),
-                    func.coalesce(func.sum(cc.turn), 0),
-                    *(func.count(getattr(cc, col)) for col in _FILTER_COLUMNS),
-                    func.count().filter(cc.ts != NO_TS),
-                ).where(where)
-            ).one()
-            n, turns, *have = counts
-            filters = ["dataset", "conversation_id", "min_turns", "max_turns"]
-            filters += [col for col, k in zip(_FILTER_COLUMNS, have[:-1], strict=True) if k]
-            if have[-1]:
-                filters += ["since", "until"]
-            points = conn.execute(
-                select(func.count()).select_from(map_points).where(map_points.c.dataset_id == ds.id)
-            ).scalar_one()
-            conn.execute(
-                update(datasets)
-                .where(datasets.c.id == ds.id)
-                .values(
-                    conversations=int(n),
-                    turns=int(turns),
-                    filters=orjson.dumps(filters).decode(),
-                    map_points=int(points),
-                )
-            )
-        facets: dict[str, list[str]] = {}
-        for col in ("model", "language", "country", "state"):
-            column = getattr(cc, col)
-            q = (
-                select(column)
-                .where(column.is_not(None))
-                .group_by(column)
-                .order_by(func.count().desc(), column)
-                .limit(FACET_LIMIT)
-            )
-            facets[col] = [r[0] for r in conn.execute(q)]
-        _set_meta(conn, "facets", orjson.dumps(facets).decode())
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-    else:
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
-
-
-def _set_meta(conn: Connection, key: str, value: str) -> None:
-    conn.execute(delete(meta).where(meta.c.key == key))
-    conn.execute(insert(meta).values(key=key, value=value))
 
 
 def build_index(

@@ -23,8 +23,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Float, Integer, TextClause, TextualSelect, text
+from sqlalchemy import (
+    Connection,
+    Float,
+    Integer,
+    ScalarSelect,
+    TextClause,
+    TextualSelect,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 
+from wildchat.explore.tables import conversations
 from wildchat.explore.tokens import Terms, cjk_expand, index_text
 
 __all__ = ["Dialect", "PostgresDialect", "SqliteDialect", "dialect_for"]
@@ -61,6 +77,10 @@ class Dialect(Protocol):
         """``EXISTS`` condition: the row of ``conversations`` matches (a per-row probe)."""
         ...
 
+    def rank_probe(self) -> ScalarSelect[Any]:
+        """Rank of the row of ``conversations`` (NULL when it does not match), by a per-row probe."""
+        ...
+
 
 class SqliteDialect:
     name = "sqlite"
@@ -83,6 +103,17 @@ class SqliteDialect:
         return text(
             "EXISTS (SELECT 1 FROM conv_fts WHERE conv_fts MATCH :fts_q "
             "AND conv_fts.rowid = conversations.id)"
+        )
+
+    def rank_probe(self) -> ScalarSelect[Any]:
+        fts = table("conv_fts", column("rowid"))
+        return (
+            select(func.bm25(literal_column("conv_fts")))
+            .select_from(fts)
+            .where(
+                literal_column("conv_fts").op("MATCH")(bindparam("fts_q")), fts.c.rowid == conversations.c.id
+            )
+            .scalar_subquery()
         )
 
     def insert_fts(self, conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
@@ -142,6 +173,17 @@ class PostgresDialect:
         return text(
             "EXISTS (SELECT 1 FROM conv_fts f WHERE f.id = conversations.id "
             "AND f.tsv @@ CAST(:fts_q AS tsquery))"
+        )
+
+    def rank_probe(self) -> ScalarSelect[Any]:
+        from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY
+
+        f = table("conv_fts", column("id"), column("tsv")).alias("f")
+        q = cast(bindparam("fts_q"), TSQUERY)
+        return (
+            select(-cast(func.ts_rank(f.c.tsv, q), DOUBLE_PRECISION))
+            .where(f.c.id == conversations.c.id, f.c.tsv.op("@@")(q))
+            .scalar_subquery()
         )
 
     def insert_fts(self, conn: Connection, rows: Sequence[tuple[int, str]]) -> None:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, create_engine, event, func, or_, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from wildchat.explore.dialects import dialect_for
+from wildchat.explore.engine import ensure_schema, make_engine
 from wildchat.explore.model import (
     MAX_LIMIT,
     DatasetInfo,
@@ -40,12 +40,10 @@ from wildchat.explore.query import decode_cursor, encode_cursor, query_fingerpri
 from wildchat.explore.rows import decode_record, to_micros
 from wildchat.explore.tables import (
     NO_TS,
-    SCHEMA_VERSION,
     conversations,
     datasets,
     map_points,
     meta,
-    metadata,
     records,
     sources,
 )
@@ -77,52 +75,9 @@ _HIT_COLUMNS = (
 #: one page is expected within PROBE_WALK_ROWS rows (``(limit + 1) * size / total``).
 PROBE_MIN_MATCHES = 20_000
 PROBE_WALK_ROWS = 2_000
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "temp_store=MEMORY",
-        "mmap_size=1073741824",
-        "cache_size=-65536",
-        "busy_timeout=30000",
-    ):
-        cur.execute(f"PRAGMA {pragma}")
-    cur.close()
-
-
-def make_engine(url: str) -> Engine:
-    """Engine for an index URL; a bare path is taken as a SQLite file (parent folders created)."""
-    if "://" not in url:
-        url = f"sqlite:///{Path(url).resolve()}"
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True)
-    raise ValueError(f"unsupported index URL {url!r}: use sqlite:///FILE or postgresql+psycopg://...")
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Create missing tables; refuse an index written by another schema version."""
-    dialect = dialect_for(engine.dialect.name)
-    with engine.begin() as conn:
-        metadata.create_all(conn)
-        dialect.create_fts(conn)
-        row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-        if row is None:
-            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif int(row) != SCHEMA_VERSION:
-            raise RuntimeError(
-                f"index has schema version {row}, this wildchat writes {SCHEMA_VERSION}: "
-                "delete it and rebuild"
-            )
+#: Searches with filters probe the full-text index once per filtered row (instead
+#: of joining every match) when there are this many times more matches than rows.
+FILTER_FIRST_RATIO = 20
 
 
 def open_index(url: str) -> Index:
@@ -236,8 +191,13 @@ class Index:
         """See :class:`ExploreIndex`.  Query plans (chosen per request):
 
         * total: ``COUNT`` over the full-text match alone when there are no
-          filters, else over match JOIN conversations WHERE filters;
-        * relevance: match (with rank) JOIN conversations, ORDER BY rank, id;
+          filters, else over match JOIN conversations WHERE filters -- or,
+          when the filters keep far fewer rows than the text matches
+          (:data:`FILTER_FIRST_RATIO`), over the filtered rows, each probed in
+          the full-text index (``EXISTS``; time-sorted pages then sort only them);
+        * relevance: match (with rank) JOIN conversations, ORDER BY rank, id --
+          except when the text matches more than half of all conversations:
+          bm25 then weighs every word ~0 and the page is ordered newest first;
         * time, few matches: the same join ordered by ``ts DESC, id DESC``;
         * time, many matches and hits (see :data:`PROBE_MIN_MATCHES`): walk
           ``conversations`` by the time index, newest first, and probe the
@@ -256,43 +216,47 @@ class Index:
             params: dict[str, Any] = {"fts_q": self.dialect.match_param(terms)}
             ids = self.dialect.match_ids().subquery("mi")
             matches = int(conn.execute(select(func.count()).select_from(ids), params).scalar_one())
-            total = matches
+            total, filter_first = matches, False
             if conds and matches:
-                joined_ids = ids.join(conversations, c.id == ids.c.id)
-                total = int(
-                    conn.execute(
-                        select(func.count()).select_from(joined_ids).where(*conds), params
-                    ).scalar_one()
-                )
+                filtered = int(conn.execute(select(func.count()).where(*conds)).scalar_one())
+                filter_first = filtered * FILTER_FIRST_RATIO < matches
+                if filter_first:  # few filtered rows: probe each instead of joining every match
+                    total_q = select(func.count()).where(*conds, self.dialect.exists_match())
+                else:
+                    joined_ids = ids.join(conversations, c.id == ids.c.id)
+                    total_q = select(func.count()).select_from(joined_ids).where(*conds)
+                total = int(conn.execute(total_q, params).scalar_one()) if filtered else 0
             if total == 0:
                 return SearchPage(total=0, results=[], next_cursor=None)
-            by_time = query.sort == "time"
+            # bm25 gives words found in over half of all conversations an IDF of 1e-6 (FTS5
+            # clamps it), so ranking such a query is noise that still costs a score per match
+            by_time = query.sort == "time" or matches * 2 > self._size(conn)
             key_last = decode_cursor(query.cursor, fingerprint) if query.cursor is not None else None
             page_q: Any  # Select; SQLAlchemy's generic row typing cannot follow the branches
             if by_time:
-                if matches >= PROBE_MIN_MATCHES and total * PROBE_WALK_ROWS >= (query.limit + 1) * self._size(
-                    conn
-                ):
+                walk_rows = (query.limit + 1) * self._size(conn)
+                if filter_first:
+                    page_q = select(*_HIT_COLUMNS).where(*conds, self.dialect.exists_match())
+                elif matches >= PROBE_MIN_MATCHES and total * PROBE_WALK_ROWS >= walk_rows:
                     walk = self._filters(conn, query, walk_time=True)
                     page_q = select(*_HIT_COLUMNS).where(*walk, self.dialect.exists_match())
                 else:
-                    page_q = (
-                        select(*_HIT_COLUMNS)
-                        .select_from(ids.join(conversations, c.id == ids.c.id))
-                        .where(*conds)
-                    )
+                    joined = ids.join(conversations, c.id == ids.c.id)
+                    page_q = select(*_HIT_COLUMNS).select_from(joined).where(*conds)
                 if key_last is not None:
                     key, last = key_last
                     page_q = page_q.where(or_(c.ts < key, and_(c.ts == key, c.id < last)))
                 page_q = page_q.order_by(c.ts.desc(), c.id.desc())
             else:
+                # (ranking filtered rows by per-row bm25 probes measured slower than the join)
                 m = self.dialect.match(terms).subquery("m")
-                page_q = select(*_HIT_COLUMNS, m.c.rank).select_from(m.join(conversations, c.id == m.c.id))
-                page_q = page_q.where(*conds)
+                joined = m.join(conversations, c.id == m.c.id)
+                page_q = select(*_HIT_COLUMNS, m.c.rank).select_from(joined).where(*conds)
+                row_id = c.id
                 if key_last is not None:
                     key, last = key_last
-                    page_q = page_q.where(or_(m.c.rank > key, and_(m.c.rank == key, c.id > last)))
-                page_q = page_q.order_by(m.c.rank, c.id)
+                    page_q = page_q.where(or_(m.c.rank > key, and_(m.c.rank == key, row_id > last)))
+                page_q = page_q.order_by(m.c.rank, row_id)
             rows = conn.execute(page_q.limit(query.limit + 1), params).all()
             more = len(rows) > query.limit
             rows = rows[: query.limit]
@@ -402,23 +366,22 @@ class Index:
                 q = q.limit(max(0, limit))
             rows = conn.execute(q).all()
             model = conn.execute(select(meta.c.value).where(meta.c.key == "map_model")).scalar()
-        ds_index: dict[int, int] = {}
-        lang_index: dict[str, int] = {}
-        out = MapPoints(ids=[], x=[], y=[], dataset=[], language=[], datasets=[], languages=[], model=model)
-        for r in rows:
-            out.ids.append(int(r.id))
-            out.x.append(float(r.x))
-            out.y.append(float(r.y))
-            if r.dataset_id not in ds_index:
-                ds_index[r.dataset_id] = len(out.datasets)
-                out.datasets.append(names.get(r.dataset_id, "?"))
-            out.dataset.append(ds_index[r.dataset_id])
-            lang = r.language or "unknown"
-            if lang not in lang_index:
-                lang_index[lang] = len(out.languages)
-                out.languages.append(lang)
-            out.language.append(lang_index[lang])
-        return out
+        # column-wise, without per-row attribute access: this is the page's first paint at 100K points
+        ids, xs, ys, ds_ids, langs = (
+            (list(col) for col in zip(*rows, strict=True)) if rows else ([], [], [], [], [])
+        )
+        ds_index = {d: i for i, d in enumerate(dict.fromkeys(ds_ids))}
+        lang_index = {lang: i for i, lang in enumerate(dict.fromkeys(lang or "unknown" for lang in langs))}
+        return MapPoints(
+            ids=ids,
+            x=xs,
+            y=ys,
+            dataset=[ds_index[d] for d in ds_ids],
+            language=[lang_index[lang or "unknown"] for lang in langs],
+            datasets=[names.get(d, "?") for d in ds_index],
+            languages=list(lang_index),
+            model=model,
+        )
 
     def map_hits(self, query: SearchQuery, limit: int = 100_000) -> list[int]:
         terms = self._terms(query)

@@ -33,6 +33,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 __all__ = [
     "MAX_QUERY_TERMS",
@@ -49,6 +50,8 @@ __all__ = [
 
 #: Longest token kept (characters); longer ones are truncated identically everywhere.
 MAX_TOKEN_CHARS = 64
+#: Most highlighted tokens located per text (snippets show a few; long code pastes have thousands).
+MAX_HIGHLIGHTS = 200
 #: Most tokens one query may have (a longer query is a ``QueryError`` upstream).
 MAX_QUERY_TERMS = 64
 
@@ -215,10 +218,8 @@ def highlight(text: str, terms: Terms) -> list[tuple[int, int]]:
         return []
     folded = fold(text)
     if len(folded) == len(text):
-        hits = [
-            m.span(1) if m.group(1) is not None else m.span(m.lastindex or 1)
-            for m in _terms_re(terms.tokens).finditer(folded)
-        ]
+        found = islice(_terms_re(terms.tokens).finditer(folded), MAX_HIGHLIGHTS)
+        hits = [m.span(1) if m.group(1) is not None else m.span(m.lastindex or 1) for m in found]
     else:
         wanted = terms.tokens
         hits = [(s, e) for s, e, tok in _spans(text) if tok in wanted]
