@@ -28,6 +28,7 @@ from sqlalchemy import (
     Float,
     Integer,
     ScalarSelect,
+    Select,
     TextClause,
     TextualSelect,
     bindparam,
@@ -81,6 +82,13 @@ class Dialect(Protocol):
         """Rank of the row of ``conversations`` (NULL when it does not match), by a per-row probe."""
         ...
 
+    def match_within(self, filtered: Select[Any]) -> Select[Any] | None:
+        """``SELECT id, rank`` of the matches whose id ``filtered`` (a ``SELECT id``) returns.
+
+        ``None`` where the backend has no plan cheaper than the join.
+        """
+        ...
+
 
 class SqliteDialect:
     name = "sqlite"
@@ -114,6 +122,19 @@ class SqliteDialect:
                 literal_column("conv_fts").op("MATCH")(bindparam("fts_q")), fts.c.rowid == conversations.c.id
             )
             .scalar_subquery()
+        )
+
+    def match_within(self, filtered: Select[Any]) -> Select[Any] | None:
+        # One pass over the doclist; ``+rowid`` keeps FTS5 from taking the IN list as
+        # per-value index probes (each re-reading the whole doclist for bm25's
+        # statistics: 34 s for 5,000 ids at 1M), so SQLite checks membership in
+        # the materialised filtered ids and computes bm25 only for rows that pass.
+        fts = table("conv_fts", column("rowid"))
+        return select(
+            fts.c.rowid.label("id"), func.bm25(literal_column("conv_fts")).label("rank")
+        ).where(
+            literal_column("conv_fts").op("MATCH")(bindparam("fts_q")),
+            literal_column("+conv_fts.rowid").in_(filtered),
         )
 
     def insert_fts(self, conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
@@ -185,6 +206,9 @@ class PostgresDialect:
             .where(f.c.id == conversations.c.id, f.c.tsv.op("@@")(q))
             .scalar_subquery()
         )
+
+    def match_within(self, filtered: Select[Any]) -> Select[Any] | None:
+        return None
 
     def insert_fts(self, conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
         if rows:

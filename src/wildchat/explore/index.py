@@ -16,12 +16,14 @@ cost what the first does.  Snippets are cut in Python from the stored record
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import Connection, Engine, and_, func, literal, or_, select
 
 from wildchat.explore.dialects import dialect_for
 from wildchat.explore.engine import ensure_schema, make_engine
@@ -78,6 +80,8 @@ PROBE_WALK_ROWS = 2_000
 #: Searches with filters probe the full-text index once per filtered row (instead
 #: of joining every match) when there are this many times more matches than rows.
 FILTER_FIRST_RATIO = 20
+#: Queries whose counts are remembered (LRU), so paging does not count again.
+COUNT_CACHE_SIZE = 512
 
 
 def open_index(url: str) -> Index:
@@ -102,6 +106,8 @@ class Index:
         self.engine = engine
         self.dialect = dialect_for(engine.dialect.name)
         self._names: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._count_cache: OrderedDict[tuple[Any, ...], tuple[int, int, bool]] = OrderedDict()
 
     # ------------------------------------------------------------------ helpers
     def _dataset_names(self, conn: Connection, refresh: bool = False) -> dict[int, str]:
@@ -195,9 +201,14 @@ class Index:
           when the filters keep far fewer rows than the text matches
           (:data:`FILTER_FIRST_RATIO`), over the filtered rows, each probed in
           the full-text index (``EXISTS``; time-sorted pages then sort only them);
-        * relevance: match (with rank) JOIN conversations, ORDER BY rank, id --
-          except when the text matches more than half of all conversations:
-          bm25 then weighs every word ~0 and the page is ordered newest first;
+          on SQLite that case is one pass instead (:meth:`Dialect.match_within`:
+          every match among the filtered ids with its bm25, paged in Python).
+          Totals are cached per query and index version (:meth:`_counts`);
+        * relevance: match (with rank) JOIN conversations, ORDER BY rank, id
+          (without filters the top ``limit + 1`` are taken on the full-text side
+          before the join) -- except when the text matches more than half of all
+          conversations: bm25 then weighs every word ~0 and the page is ordered
+          newest first;
         * time, few matches: the same join ordered by ``ts DESC, id DESC``;
         * time, many matches and hits (see :data:`PROBE_MIN_MATCHES`): walk
           ``conversations`` by the time index, newest first, and probe the
@@ -215,19 +226,12 @@ class Index:
                 return self._browse(conn, query, conds, fingerprint)
             params: dict[str, Any] = {"fts_q": self.dialect.match_param(terms)}
             ids = self.dialect.match_ids().subquery("mi")
-            matches = int(conn.execute(select(func.count()).select_from(ids), params).scalar_one())
-            total, filter_first = matches, False
-            if conds and matches:
-                filtered = int(conn.execute(select(func.count()).where(*conds)).scalar_one())
-                filter_first = filtered * FILTER_FIRST_RATIO < matches
-                if filter_first:  # few filtered rows: probe each instead of joining every match
-                    total_q = select(func.count()).where(*conds, self.dialect.exists_match())
-                else:
-                    joined_ids = ids.join(conversations, c.id == ids.c.id)
-                    total_q = select(func.count()).select_from(joined_ids).where(*conds)
-                total = int(conn.execute(total_q, params).scalar_one()) if filtered else 0
+            matches, total, filter_first = self._counts(conn, fingerprint, conds, ids, params)
             if total == 0:
                 return SearchPage(total=0, results=[], next_cursor=None)
+            within = self.dialect.match_within(select(c.id).where(*conds)) if filter_first else None
+            if within is not None:  # (total -1: counted by this plan's single pass)
+                return self._page_within(conn, query, terms, fingerprint, within, params, matches)
             # bm25 gives words found in over half of all conversations an IDF of 1e-6 (FTS5
             # clamps it), so ranking such a query is noise that still costs a score per match
             by_time = query.sort == "time" or matches * 2 > self._size(conn)
@@ -250,12 +254,19 @@ class Index:
             else:
                 # (ranking filtered rows by per-row bm25 probes measured slower than the join)
                 m = self.dialect.match(terms).subquery("m")
-                joined = m.join(conversations, c.id == m.c.id)
-                page_q = select(*_HIT_COLUMNS, m.c.rank).select_from(joined).where(*conds)
-                row_id = c.id
+                row_id = m.c.id if not conds else c.id
+                after = None
                 if key_last is not None:
                     key, last = key_last
-                    page_q = page_q.where(or_(m.c.rank > key, and_(m.c.rank == key, row_id > last)))
+                    after = or_(m.c.rank > key, and_(m.c.rank == key, row_id > last))
+                if not conds:  # top-k on the full-text side, then join only the page's rows
+                    top = select(m.c.id, m.c.rank).order_by(m.c.rank, m.c.id).limit(query.limit + 1)
+                    m = (top.where(after) if after is not None else top).subquery("k")
+                    row_id, after = c.id, None
+                joined = m.join(conversations, c.id == m.c.id)
+                page_q = select(*_HIT_COLUMNS, m.c.rank).select_from(joined).where(*conds)
+                if after is not None:
+                    page_q = page_q.where(after)
                 page_q = page_q.order_by(m.c.rank, row_id)
             rows = conn.execute(page_q.limit(query.limit + 1), params).all()
             more = len(rows) > query.limit
@@ -270,6 +281,107 @@ class Index:
                 last_row = rows[-1]
                 cursor = encode_cursor(fingerprint, last_row.ts if by_time else last_row.rank, last_row.id)
             return SearchPage(total=total, results=hits, next_cursor=cursor)
+
+    def _version(self, conn: Connection) -> tuple[Any, ...]:
+        """What changes whenever a build adds, replaces or removes conversations."""
+        ds = conn.execute(select(datasets.c.id, datasets.c.conversations, datasets.c.turns)).all()
+        src = sources.c
+        ss = conn.execute(select(src.id, src.size, src.mtime_ns, src.done, src.complete)).all()
+        return (tuple(map(tuple, ds)), tuple(map(tuple, ss)))
+
+    def _counts(
+        self, conn: Connection, fingerprint: str, conds: list[Any], ids: Any, params: dict[str, Any]
+    ) -> tuple[int, int, bool]:
+        """``(matches of the text, exact total, filter_first)``, cached per query and index version.
+
+        The total is -1 where :meth:`Dialect.match_within` serves the query: its
+        page pass yields the total too.
+
+        Page 2 of a query (same fingerprint) does not count again; the key holds
+        the datasets' and sources' bookkeeping, so a build in progress never
+        serves a stale total.
+        """
+        key = (fingerprint, FILTER_FIRST_RATIO, self._version(conn))
+        with self._lock:
+            hit = self._count_cache.get(key)
+            if hit is not None:
+                self._count_cache.move_to_end(key)
+                return hit
+        matches = int(conn.execute(select(func.count()).select_from(ids), params).scalar_one())
+        total, filter_first = matches, False
+        if conds and matches:
+            # counting stops as soon as the filters are known not to be selective
+            # (filtered < ceil(matches / ratio)  <=>  filtered * ratio < matches)
+            cap = -(-matches // FILTER_FIRST_RATIO) if FILTER_FIRST_RATIO > 0 else None
+            kept = select(literal(1)).where(*conds).limit(cap).subquery("kept")
+            filtered = int(conn.execute(select(func.count()).select_from(kept)).scalar_one())
+            filter_first = cap is None or filtered < cap
+            if filter_first:  # few filtered rows: probe each instead of joining every match
+                total_q = select(func.count()).where(*conds, self.dialect.exists_match())
+            else:
+                joined_ids = ids.join(conversations, c.id == ids.c.id)
+                total_q = select(func.count()).select_from(joined_ids).where(*conds)
+            within = self.dialect.match_within(select(c.id).where(*conds)) if filter_first else None
+            if not filtered:
+                total = 0
+            elif within is not None:
+                total = -1
+            else:
+                total = int(conn.execute(total_q, params).scalar_one())
+        result = (matches, total, filter_first)
+        with self._lock:
+            self._count_cache[key] = result
+            while len(self._count_cache) > COUNT_CACHE_SIZE:
+                self._count_cache.popitem(last=False)
+        return result
+
+    def _page_within(
+        self,
+        conn: Connection,
+        query: SearchQuery,
+        terms: Terms,
+        fingerprint: str,
+        within: Any,
+        params: dict[str, Any],
+        matches: int,
+    ) -> SearchPage:
+        """Selective filters (SQLite): all matches among the filtered rows in one pass, paged in Python.
+
+        Same order, keyset and total as the SQL plans: ``(rank, id)`` ascending
+        for relevance, ``(ts, id)`` descending for time.
+        """
+        found = conn.execute(within, params).all()
+        total = len(found)
+        if total == 0:
+            return SearchPage(total=0, results=[], next_cursor=None)
+        by_time = query.sort == "time" or matches * 2 > self._size(conn)
+        key_last = decode_cursor(query.cursor, fingerprint) if query.cursor is not None else None
+        keyed: list[tuple[float, int]]  # (ts or rank, id); ts stays an int at run time
+        if by_time:
+            ts_of: dict[int, int] = {}
+            id_list = [int(r.id) for r in found]
+            for i in range(0, len(id_list), 500):
+                chunk = id_list[i : i + 500]
+                rows = conn.execute(select(c.id, c.ts).where(c.id.in_(chunk)))
+                ts_of.update((int(r.id), int(r.ts)) for r in rows)
+            keyed = sorted(((ts_of[i], i) for i in id_list), reverse=True)
+            if key_last is not None:
+                keyed = [k for k in keyed if k < (key_last[0], key_last[1])]
+        else:
+            keyed = sorted((float(r.rank), int(r.id)) for r in found)
+            if key_last is not None:
+                keyed = [k for k in keyed if k > (key_last[0], key_last[1])]
+        page = keyed[: query.limit + 1]
+        more = len(page) > query.limit
+        page = page[: query.limit]
+        by_id = {r.id: r for r in conn.execute(select(*_HIT_COLUMNS).where(c.id.in_([i for _, i in page])))}
+        recs = self._records(conn, [i for _, i in page], record=True)
+        hits = []
+        for _, i in page:
+            snippet, spans = make_snippet(_turn_texts(decode_record(recs[i].record)), terms)
+            hits.append(self._hit(conn, by_id[i], snippet, spans))
+        cursor = encode_cursor(fingerprint, page[-1][0], page[-1][1]) if more and page else None
+        return SearchPage(total=total, results=hits, next_cursor=cursor)
 
     def _browse(self, conn: Connection, query: SearchQuery, conds: list[Any], fingerprint: str) -> SearchPage:
         """No text: filters only, newest first (``sort`` is ignored)."""
