@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from wildchat.analyze.figures import FigureFile, save_figure
 
-__all__ = ["EmbedUnavailable", "embed_texts", "embedding_map", "model_folder", "pca_2d"]
+__all__ = ["EmbedUnavailable", "embed_texts", "embedding_map", "load_encoder", "model_folder", "pca_2d"]
 
 MAX_SEQ_LENGTH = 128  # tokens per prompt fed to the model (keeps CPU cost bounded)
 
@@ -47,9 +47,13 @@ def model_folder() -> Path:
     return folder
 
 
-def embed_texts(texts: Sequence[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
-    """Unit-norm MiniLM embeddings of ``texts`` (CPU, offline)."""
-    folder = model_folder()
+def load_encoder(model_path: str | Path | None = None, max_seq_length: int = MAX_SEQ_LENGTH) -> Any:
+    """A CPU ``SentenceTransformer`` from ``model_path`` (default: the bundled MiniLM), Hub switched off.
+
+    Shared by the analysis report and the explorer's map.  Raises
+    :class:`EmbedUnavailable` without the ``embed`` extra or its model.
+    """
+    folder = Path(model_path) if model_path else model_folder()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -65,8 +69,13 @@ def embed_texts(texts: Sequence[str], batch_size: int = 64) -> npt.NDArray[np.fl
     except ImportError:  # pragma: no cover - sentence-transformers depends on transformers
         pass
     model = SentenceTransformer(str(folder), device="cpu")
-    model.max_seq_length = MAX_SEQ_LENGTH
-    vectors = model.encode(
+    model.max_seq_length = max_seq_length
+    return model
+
+
+def embed_texts(texts: Sequence[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
+    """Unit-norm MiniLM embeddings of ``texts`` (CPU, offline)."""
+    vectors = load_encoder().encode(
         list(texts),
         batch_size=batch_size,
         normalize_embeddings=True,

@@ -18,7 +18,6 @@ and old points keep their place.  A different model refits on its own sample
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,25 +46,9 @@ def embed(
     Raises :class:`wildchat.analyze.embed.EmbedUnavailable` without the
     ``embed`` extra or its bundled model.
     """
-    from wildchat.analyze.embed import EmbedUnavailable, model_folder
+    from wildchat.analyze.embed import load_encoder
 
-    folder = Path(model_path) if model_path else model_folder()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise EmbedUnavailable(
-            "embedding map skipped: sentence-transformers is missing (install the 'embed' extra)"
-        ) from exc
-    try:  # no "Loading weights" progress bar on stderr
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    except ImportError:  # pragma: no cover - sentence-transformers depends on transformers
-        pass
-    model = SentenceTransformer(str(folder), device="cpu")
-    model.max_seq_length = MAX_SEQ_LENGTH
+    model = load_encoder(model_path, MAX_SEQ_LENGTH)
     clipped = [t[: MAX_SEQ_LENGTH * 8] for t in texts]  # ~8 chars per token is plenty for 64 tokens
     order = sorted(range(len(clipped)), key=lambda i: len(clipped[i]))
     vectors = model.encode(
