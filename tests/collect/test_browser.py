@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from live_server import free_port
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
@@ -51,12 +52,6 @@ class Server:
             conn.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
 
 def _wildchat_cmd() -> list[str]:
     exe = Path(sys.executable).parent / "wildchat"
@@ -83,7 +78,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: flo
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``wildchat serve --dev`` on a free loopback port with two replay models."""
     tmp = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port = free_port()
     db = tmp / "x.db"
     cmd = [
         *_wildchat_cmd(),

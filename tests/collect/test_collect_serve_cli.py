@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from collect_helpers import AGREE, parse_sse, split_events
 from sqlalchemy import create_engine, text
 
+from live_server import free_port
 from wildchat.schema import parse_raw_log
 
 pytestmark = pytest.mark.slow
@@ -27,12 +27,6 @@ def _wildchat() -> list[str]:
     return [str(exe)] if exe.exists() else [shutil.which("wildchat") or "wildchat"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
 
 def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("WILDCHAT_")}
@@ -40,7 +34,7 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     cmd = [
         *_wildchat(),
         "serve",
@@ -152,7 +146,7 @@ def test_serve_refuses_to_start_without_a_key(tmp_path: Path) -> None:
             "--model",
             "echo=replay",
             "--port",
-            str(_free_port()),
+            str(free_port()),
         ],
         capture_output=True,
         text=True,
@@ -171,7 +165,7 @@ def test_serve_refuses_to_start_without_a_key(tmp_path: Path) -> None:
             "--model",
             "echo=replay",
             "--port",
-            str(_free_port()),
+            str(free_port()),
         ],
         capture_output=True,
         text=True,
@@ -194,7 +188,7 @@ def test_serve_reports_a_missing_model_file_before_listening(tmp_path: Path) -> 
             "--model",
             f"m=local:{missing}",
             "--port",
-            str(_free_port()),
+            str(free_port()),
         ],
         capture_output=True,
         text=True,

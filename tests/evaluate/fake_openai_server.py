@@ -21,9 +21,7 @@ Error responses carry ``retry-after-ms: 5`` so the SDK's retries are quick.
 from __future__ import annotations
 
 import re
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +29,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from live_server import live_server
 
 _BY = re.compile(r"\[by ([A-Za-z0-9._-]+)\]")
 GARBAGE = ["Fine work. Score: [[7]]", "I liked it a lot.", "Score: [[42]]", "", "[[3]] or maybe [[9]]"]
@@ -120,12 +120,6 @@ def make_app(state: FakeState) -> FastAPI:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve(state: FakeState) -> Iterator[str]:
     """Run the fake on 127.0.0.1 in a thread; yields its ``/v1`` base URL."""
@@ -136,19 +130,5 @@ def serve(state: FakeState) -> Iterator[str]:
 @contextmanager
 def serve_app(app: FastAPI) -> Iterator[str]:
     """Run any ASGI ``app`` on 127.0.0.1 in a thread; yields its ``/v1`` base URL."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with live_server(app, timeout=10) as base:
+        yield f"{base}/v1"

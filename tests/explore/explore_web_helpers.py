@@ -15,11 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -167,32 +162,3 @@ def build_test_index(tmp: Path, url: str, *, map: bool = False) -> Any:
     b = write_beta(tmp / "beta.jsonl")
     build_index([a], url, dataset="alpha", map=map, map_sample=1000)
     return build_index([b], url, dataset="beta", map=map, map_sample=1000)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def live_server(app: Any, timeout: float = 20.0) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread on a free port; yields the base URL."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="explore-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -24,9 +24,9 @@ from explore_web_helpers import (
     alpha_id,
     alpha_ip,
     build_test_index,
-    live_server,
 )
 
+from live_server import live_server
 from wildchat.explore.app import create_explore_app
 from wildchat.explore.index import open_index
 from wildchat.explore.settings import load_explore_settings
