@@ -5,7 +5,9 @@ Two policies, chosen by name:
 * ``wildchat`` -- the rules the WildChat release used (Zhao et al., 2024):
   only PERSON, EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD and personal-profile
   URLs are redacted, each only with a cue (see :mod:`.policies`); secrets are
-  redacted as in WildChat's later release; entities seen for many distinct
+  redacted as in WildChat's later release, and so are globally routable IP
+  addresses (a user's own server or home connection; private, loopback,
+  CGNAT and documentation ranges stay); entities seen for many distinct
   users are treated as public and kept (:mod:`.whitelist`).  Trades recall for
   precision on purpose: chat text is full of famous names and sample data.
 * ``strict`` -- every entity any recognizer finds with a score at or above
@@ -39,13 +41,14 @@ ALL_ENTITIES: tuple[str, ...] = (
     "SECRET",
 )
 
-#: The entity types the WildChat release redacted (+ secrets, later release).
+#: The entity types the WildChat release redacted (+ secrets, later release; + global IPs).
 WILDCHAT_ENTITIES: tuple[str, ...] = (
     "PERSON",
     "EMAIL_ADDRESS",
     "PHONE_NUMBER",
     "CREDIT_CARD",
     "URL",
+    "IP_ADDRESS",
     "SECRET",
 )
 

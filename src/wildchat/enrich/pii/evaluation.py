@@ -17,6 +17,7 @@ the Presidio synthetic set (``full_text`` + ``spans``) and WNUT-17 CoNLL
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from wildchat.enrich.pii.spans import RedactionResult
 
-__all__ = ["GOLD_TYPES", "Gold", "Scores", "load_presidio_synth", "load_wnut_persons", "score"]
+__all__ = ["GOLD_TYPES", "SPLIT_SEED", "Gold", "Scores", "load_presidio_synth", "load_wnut_persons", "score", "split_folds"]
 
 #: our entity type -> the gold types (Presidio synthetic set) it stands for.
 GOLD_TYPES: dict[str, frozenset[str]] = {
@@ -139,3 +140,20 @@ def load_wnut_persons(path: str | Path) -> list[Gold]:
                 prev = tag
             out.append(Gold(" ".join(text_parts), tuple(spans)))
     return out
+
+
+SPLIT_SEED = 14
+
+
+def split_folds(golds: Sequence[Gold], seed: int = SPLIT_SEED, test_share: float = 0.5) -> tuple[list[Gold], list[Gold]]:
+    """``(dev, test)``: a seeded random split of ``golds`` (same seed -> same folds).
+
+    Rules and thresholds are tuned on ``dev`` only; figures are reported on
+    ``test`` (docs/quality.md).  ``test_share`` of the records go to ``test``.
+    """
+    if not 0.0 < test_share < 1.0:
+        raise ValueError("test_share must be in (0, 1)")
+    order = list(range(len(golds)))
+    random.Random(seed).shuffle(order)
+    cut = round(len(order) * (1.0 - test_share))
+    return [golds[i] for i in sorted(order[:cut])], [golds[i] for i in sorted(order[cut:])]

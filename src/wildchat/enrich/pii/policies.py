@@ -13,6 +13,8 @@ then applies the release's rules (Zhao et al., 2024, section on PII):
 * EMAIL_ADDRESS: not a placeholder (``@example.com``, ``test@``, ...);
 * CREDIT_CARD: "card" (or a translation / brand) nearby;
 * URL: LinkedIn profiles only;
+* IP_ADDRESS: globally routable addresses only (the recognizer scores every
+  other range below any sensible threshold; :func:`.recognizers.is_global_ip`);
 * SECRET and any type a deployer adds: threshold only.
 
 The whitelist of public entities is applied afterwards, by the engine.
@@ -33,6 +35,7 @@ from wildchat.enrich.pii.cues import (
     cue_after_or_before,
     cue_before,
 )
+from wildchat.enrich.pii.recognizers import is_global_ip
 from wildchat.enrich.pii.spans import Span
 
 __all__ = ["is_placeholder_email", "select_spans"]
@@ -92,6 +95,8 @@ def _wildchat_keeps(text: str, s: Span) -> bool:
         return cue_after_or_before(text, s.start, s.end, CARD_CUE, 60)
     if s.entity == "URL":
         return s.source == "linkedin"
+    if s.entity == "IP_ADDRESS":
+        return is_global_ip(value)
     return True
 
 

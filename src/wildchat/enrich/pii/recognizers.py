@@ -10,7 +10,8 @@ on real chat turns (measured on real turns, see docs/benchmarks.md "PII"):
 * URL -- Presidio matches every URL (~0.9 ms/turn) while only personal
   profile URLs are PII; here one regex matches profile URLs directly;
 * IP -- Presidio's IPv6 pattern costs ~160 us/turn; here a cheap candidate
-  regex plus :mod:`ipaddress` validation.
+  regex plus :mod:`ipaddress` validation, and only globally routable
+  addresses score above the threshold (:func:`is_global_ip`).
 
 Every recognizer returns :class:`~.spans.Span` objects with a score in
 [0, 1]; cue-based score boosts and policy rules live in :mod:`.policies`.
@@ -24,17 +25,26 @@ from collections.abc import Callable
 
 from wildchat.enrich.pii.spans import Span
 
-__all__ = ["find_crypto_eth", "find_ips", "find_personal_urls", "find_phones"]
+__all__ = ["PHONE_REGIONS", "find_crypto_eth", "find_ips", "find_personal_urls", "find_phones", "is_global_ip"]
 
 PatternFn = Callable[[str], list[Span]]
 
 # ---------------------------------------------------------------- phone
 
-_PHONE = re.compile(r"(?<![\w+./\-])(\+?\(?\d[\d \t().\-]{5,22}\d)(?![\w\-]|\.\d)")
-_DATE = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$")
+_PHONE = re.compile(
+    r"(?<![\w+./\-])(\+?\(?\d[\d \t().\-]{5,22}\d)"
+    r"((?:[ \t]?(?:x|ext\.?|extension)[ \t]?\d{1,5})?)(?!\w|-\d|\.\d)",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$"
+    r"|^\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}$"  # a date and the hour of a time: 2000-04-16 11:30
+)
 _GROUPS = re.compile(r"\d+")
 _DOTTED_QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
-_PHONE_REGIONS = ("US", "GB", "IN", "DE", "FR", "CA", "AU", "BR", "CN", "RU", "ES", "IT", "NL", "BE")
+_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+#: The most frequent WildChat countries first (US, RU, CN, GB, DE, FR, IN, BR), then other common ones.
+PHONE_REGIONS = ("US", "RU", "CN", "GB", "DE", "FR", "IN", "BR", "CA", "AU", "ES", "IT", "NL", "BE")
 _MAX_VALIDATED = 64  # per text: bounds phonenumbers calls on number-heavy turns
 
 
@@ -63,6 +73,22 @@ def _not_phone_shape(cand: str, groups: list[str]) -> bool:
     return seps == {"."} and any(len(g) > 4 for g in groups)
 
 
+def _national_score(cand: str, groups: list[str]) -> float:
+    """Valid in a listed region: 0.6; possible there and written in >= 3 groups: 0.5; else 0.4."""
+    import phonenumbers
+
+    possible = False
+    for region in PHONE_REGIONS:
+        try:
+            num = phonenumbers.parse(cand, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(num):
+            return 0.6
+        possible = possible or phonenumbers.is_possible_number(num)
+    return 0.5 if possible and len(groups) >= 3 else 0.4
+
+
 def _phone_score(cand: str, validate: bool) -> float:
     import phonenumbers
 
@@ -80,59 +106,86 @@ def _phone_score(cand: str, validate: bool) -> float:
         if not validate:
             return 0.4
         try:
-            ok = phonenumbers.is_valid_number(phonenumbers.parse(cand, None))
+            num = phonenumbers.parse(cand, None)
         except phonenumbers.NumberParseException:
-            ok = False
-        return 0.85 if ok else 0.4
+            return 0.4
+        if phonenumbers.is_valid_number(num):
+            return 0.85
+        return 0.6 if phonenumbers.is_possible_number(num) else 0.4
     if len(groups) == 1:
+        if _CN_MOBILE.match(cand):
+            return 0.5  # a bare 11-digit Chinese mobile number: how they are written
         return 0.3 if digits >= 10 else 0.0  # bare digit runs: ids, timestamps
-    if validate:
-        for region in _PHONE_REGIONS:
-            try:
-                if phonenumbers.is_valid_number(phonenumbers.parse(cand, region)):
-                    return 0.6
-            except phonenumbers.NumberParseException:
-                continue
-    return 0.4
+    return _national_score(cand, groups) if validate else 0.4
 
 
 def find_phones(text: str) -> list[Span]:
     """Phone-number candidates scored by shape and ``phonenumbers`` validity.
 
-    ``+`` and valid -> 0.85; valid in a common region -> 0.6; phone-shaped but
-    not valid -> 0.4; a bare run of 10-15 digits -> 0.3.  Dates, decimals and
-    lists of single digits are not phones.
+    International (``+``): valid -> 0.85, possible length -> 0.6, else 0.4.
+    National formats are tried in :data:`PHONE_REGIONS`: valid in one ->
+    0.6; a possible number written in >= 3 groups -> 0.5; other phone shapes
+    -> 0.4; a bare run of 10-15 digits -> 0.3.  Extensions (``x123``,
+    ``ext. 12``) belong to the span.  Dates, decimals, IPs and lists of
+    single digits are not phones.
     """
     out: list[Span] = []
     for i, m in enumerate(_PHONE.finditer(text)):
         cand = m.group(1).rstrip(" \t(.-")
         score = _phone_score(cand, validate=i < _MAX_VALIDATED)
         if score > 0:
-            out.append(Span(m.start(1), m.start(1) + len(cand), "PHONE_NUMBER", score, "phone"))
+            end = m.end(2) if m.group(2) and len(cand) == len(m.group(1)) else m.start(1) + len(cand)
+            out.append(Span(m.start(1), end, "PHONE_NUMBER", score, "phone"))
     return out
 
 
 # ---------------------------------------------------------------- IP
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w)")
-_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.])")
+_VERSION_CUE = re.compile(r"(?i)(?:\b(?:version|ver|release|build|firmware)\.?|(?<!\w)v)\s*$")
+
+GLOBAL_IP_SCORE = 0.9
+LOCAL_IP_SCORE = 0.2
+
+
+def is_global_ip(value: str) -> bool:
+    """Whether ``value`` is a globally routable unicast address (``ipaddress.is_global``).
+
+    Private (10/8, 172.16/12, 192.168/16, fc00::/7), loopback, link-local,
+    CGNAT (100.64/10), documentation (192.0.2/24, 198.51.100/24,
+    203.0.113/24, 2001:db8::/32), multicast, reserved and unspecified
+    addresses are not: they identify no one.  Invalid text -> ``False``.
+    """
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return bool(ip.is_global) and not ip.is_multicast
 
 
 def _ip_score(value: str) -> float:
     try:
-        ip = ipaddress.ip_address(value)
+        ipaddress.ip_address(value)
     except ValueError:
         return 0.0
-    if ip.is_private or ip.is_loopback or ip.is_unspecified or ip.is_reserved or ip.is_multicast:
-        return 0.3  # 192.168.0.1 and friends: configuration, not a person
-    return 0.7
+    return GLOBAL_IP_SCORE if is_global_ip(value) else LOCAL_IP_SCORE
 
 
 def find_ips(text: str) -> list[Span]:
-    """IPv4/IPv6 addresses validated by :mod:`ipaddress` (private ones score 0.3)."""
+    """IPv4/IPv6 addresses validated by :mod:`ipaddress`.
+
+    Globally routable ones score 0.9 (redacted under both policies), every
+    other valid address 0.2 (kept: configuration, not a person).  The span is
+    the address alone: a port (``:8080``, ``[v6]:443``) or CIDR suffix
+    (``/24``) around it stays readable.  A dotted quad right after a version
+    cue ("version 1.2.3.4") is a version number, not an address.
+    """
     out: list[Span] = []
     if "." in text:
         for m in _IPV4.finditer(text):
+            if _VERSION_CUE.search(text, max(0, m.start() - 12), m.start()):
+                continue
             score = _ip_score(m.group())
             if score:
                 out.append(Span(m.start(), m.end(), "IP_ADDRESS", score, "ip"))
