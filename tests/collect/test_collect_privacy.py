@@ -27,12 +27,13 @@ def dump_database(app: FastAPI) -> str:
     return "\n".join(out)
 
 
-def test_raw_ip_is_never_stored_by_default(client: TestClient, secret_key: str) -> None:
+def test_raw_ip_is_never_stored_by_default(client: TestClient, secret_key: str, ip_key: str) -> None:
     client.post("/api/consent", json=AGREE)
     client.post("/api/chat", json=MSG, headers={"x-forwarded-for": "198.51.100.23"})
     dump = dump_database(client.app)  # type: ignore[arg-type]
     assert PEER[0] not in dump and "198.51.100.23" not in dump
-    assert hmac_ip(secret_key.encode(), PEER[0]) in dump
+    assert hmac_ip(ip_key.encode(), PEER[0]) in dump  # pseudonyms use the IP key ...
+    assert hmac_ip(secret_key.encode(), PEER[0]) not in dump  # ... never the cookie-signing key
 
 
 def test_store_raw_ip_is_an_explicit_opt_in(make_app: Callable[..., TestClient]) -> None:
@@ -43,9 +44,9 @@ def test_store_raw_ip_is_an_explicit_opt_in(make_app: Callable[..., TestClient])
 
 
 def test_forwarded_for_only_from_trusted_proxies(
-    make_app: Callable[..., TestClient], secret_key: str
+    make_app: Callable[..., TestClient], ip_key: str
 ) -> None:
-    key = secret_key.encode()
+    key = ip_key.encode()
     untrusted = make_app(trusted_proxies=["10.0.0.0/8"])  # the peer 203.0.113.77 is not a proxy
     untrusted.post("/api/consent", json=AGREE)
     untrusted.post("/api/chat", json=MSG, headers={"x-forwarded-for": "8.8.8.8"})

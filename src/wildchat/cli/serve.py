@@ -7,6 +7,7 @@ Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside the commands so
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ def serve(
     """Serve the consent-gated chatbot that logs every turn."""
     import uvicorn
 
-    from wildchat.collect.app import ENV_SETTINGS, create_app
+    from wildchat.collect.app import ENV_SETTINGS_FILE, create_app, write_worker_settings
     from wildchat.collect.db.migrate import migrate
     from wildchat.collect.db.session import make_engine
 
@@ -63,7 +64,7 @@ def serve(
         trusted_proxies=trusted_proxy or None,
     )
     if settings.dev:
-        typer.echo("wildchat serve: dev mode (secret key kept in the data dir); not for production", err=True)
+        typer.echo("wildchat serve: dev mode (keys kept in the data dir); not for production", err=True)
     if workers > 1 and settings.redis_url is None:
         typer.echo("wildchat serve: several workers without redis_url: rate limits are per worker", err=True)
     engine = make_engine(settings.resolved_database_url, pool_size=1, max_overflow=0)
@@ -91,8 +92,13 @@ def serve(
         uvicorn.run(app, **common)
         return
     app.state.services.engine.dispose()
-    os.environ[ENV_SETTINGS] = settings.to_env_json()
-    uvicorn.run("wildchat.collect.app:app_from_env", factory=True, workers=workers, **common)
+    # Workers re-read the settings from a 0600 file; the environment they inherit holds only its path.
+    settings_file = write_worker_settings(settings)
+    os.environ[ENV_SETTINGS_FILE] = str(settings_file)
+    try:
+        uvicorn.run("wildchat.collect.app:app_from_env", factory=True, workers=workers, **common)
+    finally:
+        shutil.rmtree(settings_file.parent, ignore_errors=True)
 
 
 def _parse_since(text: str) -> datetime:

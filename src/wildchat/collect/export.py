@@ -3,7 +3,8 @@
 Reads conversations in batches (all turns of a conversation at once, since
 every record carries its full history) and writes them with
 :class:`wildchat.formats.rawlog.RawLogWriter` (``.jsonl`` or ``.parquet``).
-The mapping itself is :mod:`wildchat.collect.rawlog_map`.
+The mapping itself is :mod:`wildchat.collect.rawlog_map`.  The output holds
+raw participant data, so it is written 0600 (a new folder 0700).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from wildchat.collect.db.models import ConsentRow, ConversationRow, TurnRow
 from wildchat.collect.db.session import make_engine
+from wildchat.collect.files import ensure_private_file
 from wildchat.collect.rawlog_map import INCOMPLETE, conversation_records
 from wildchat.formats.rawlog import RawLogWriter
 from wildchat.schema import RawLog
@@ -61,8 +63,9 @@ def iter_records(
 
 
 def export_logs(database_url: str, out: Path, since: datetime | None = None) -> ExportStats:
-    """Write every exchange finished at or after ``since`` (all when ``None``) to ``out``."""
+    """Write every exchange finished at or after ``since`` (all when ``None``) to ``out`` (mode 0600)."""
     engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    ensure_private_file(out, replace=True)
     stats = ExportStats()
     seen: set[str] = set()
     try:

@@ -18,6 +18,9 @@ from wildchat.collect.store import SessionFactory
 
 __all__ = ["Services", "build_services"]
 
+#: Markdown renders per client per minute: a streamed reply is re-rendered a few times a second.
+RENDERS_PER_MINUTE = 600
+
 
 @dataclass
 class Services:
@@ -38,14 +41,21 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    """Engine (no connection yet), backends, limiter, signer, geolocator."""
+    """Engine (no connection yet), backends, limiter, signer (cookie key), geolocator (IP key)."""
     engine = make_engine(settings.resolved_database_url, settings.db_pool_size, settings.db_max_overflow)
     return Services(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
         signer=ConsentSigner(settings.key_bytes, settings.consent_max_age_days * 86400),
-        limiter=RateLimiter(settings.rate_limit_per_minute, settings.turns_per_day, settings.redis_url),
+        limiter=RateLimiter(
+            settings.rate_limit_per_minute,
+            settings.turns_per_day,
+            settings.redis_url,
+            consents_per_hour=settings.consents_per_hour,
+            renders_per_minute=max(RENDERS_PER_MINUTE, 20 * settings.rate_limit_per_minute),
+            redis_timeout_s=settings.redis_timeout_s,
+        ),
         inspector=ClientInspector(settings),
         registry=BackendRegistry.from_specs(settings.models),
         moderator=build_moderator(settings),

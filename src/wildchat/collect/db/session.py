@@ -4,7 +4,9 @@ SQLite runs in WAL mode with a busy timeout, so readers never block the
 writer and a second process waits instead of failing; foreign keys are
 switched on (SQLite leaves them off).  Errors never carry the SQL parameters
 (``hide_parameters``): they hold message content and must not reach logs.  PostgreSQL gets a sized connection
-pool; nothing creates an engine per request.
+pool; nothing creates an engine per request.  A SQLite file this code
+creates is mode 0600 in a 0700 folder (SQLite gives its WAL and shared-memory
+files the database file's mode), since it holds every message.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from wildchat.collect.files import ensure_private_file
 
 __all__ = ["is_sqlite", "make_engine", "make_session_factory", "warm_pool"]
 
@@ -37,11 +41,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine:
-    """A pooled engine for ``url`` (SQLite: the parent folder is created)."""
+    """A pooled engine for ``url`` (SQLite: a new file is created 0600, a new folder 0700)."""
     if is_sqlite(url):
         database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            ensure_private_file(Path(database))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},

@@ -2,13 +2,15 @@
 
 Off unless ``admin_token`` is configured (then 404, as if it did not exist).
 The same records as ``wildchat export-logs``; ``?since=`` takes RFC 3339
-with an offset or epoch seconds.
+with an offset or epoch seconds, and anything else (including numbers or
+dates out of range) is a 400 before the stream starts.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
+from datetime import datetime
 
 import orjson
 from fastapi import APIRouter, Request
@@ -24,6 +26,19 @@ from wildchat.schema import RecordError, parse_timestamp
 router = APIRouter(prefix="/api/admin")
 
 
+def parse_since(since: str | None) -> datetime | None:
+    """``?since=`` as an aware UTC datetime; :class:`ApiError` 400 for anything malformed."""
+    if not since:
+        return None
+    try:
+        value: str | float = since
+        if since.isascii() and since.replace(".", "", 1).isdigit():
+            value = float(since)
+        return parse_timestamp(value, "since")
+    except (RecordError, ValueError, OverflowError) as exc:
+        raise ApiError(400, "invalid_request", "since: use RFC 3339 with an offset or epoch seconds") from exc
+
+
 @router.get("/export", response_model=None)
 def export(request: Request, services: AppServices, since: str | None = None) -> StreamingResponse:
     token = services.settings.admin_token
@@ -32,12 +47,7 @@ def export(request: Request, services: AppServices, since: str | None = None) ->
     given = request.headers.get("authorization", "").encode("utf-8", "replace")
     if not hmac.compare_digest(given, b"Bearer " + token.get_secret_value().encode()):
         raise ApiError(401, "unauthorized", "admin token required (Authorization: Bearer ...)")
-    try:
-        since_ts = (
-            parse_timestamp(float(since) if since.replace(".", "", 1).isdigit() else since) if since else None
-        )
-    except RecordError as exc:
-        raise ApiError(400, "invalid_request", "since: use RFC 3339 with an offset or epoch seconds") from exc
+    since_ts = parse_since(since)
 
     def lines() -> Iterator[bytes]:
         with Session(services.engine) as session:

@@ -5,6 +5,12 @@ cookie (403), requests per minute (429), body size / UTF-8 / JSON (413/400),
 fields (400), model (400), message length (413), moderation (400), turns per
 day (429), then conversation, parent and turn limit inside the transaction
 that stores the user turn (404/400/429).
+
+Branching: with ``conversation_id`` and no ``parent_id`` the message
+continues the conversation's most recent branch (after its latest assistant
+turn), as clients of other chat APIs expect; ``parent_id`` = an assistant
+turn id branches there explicitly; ``parent_id`` = 0 starts a new branch at
+the root (see :mod:`wildchat.collect.store`).
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ class ChatRequest(BaseModel):
     conversation_id: StrictStr | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     message: StrictStr
     model: StrictStr
-    parent_id: StrictInt | None = Field(default=None, ge=1, le=2**63 - 1)
+    #: ``None``: continue the latest branch; ``0``: a new root branch; else the assistant turn to follow.
+    parent_id: StrictInt | None = Field(default=None, ge=0, le=2**63 - 1)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
 
