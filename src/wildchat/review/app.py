@@ -1,0 +1,176 @@
+"""The labelling app: one static page and the review JSON API over a :class:`ReviewStore`.
+
+API (contract)::
+
+    GET  /api/review/next?annotator=A&task=T   -> 200 {"item_id", "conversation_id", "turn", "text", "task",
+                                                  "detectors", "role", "question"} | 204 when A is done
+    GET  /api/review/item/{item_id}            -> the same object (the page's undo re-shows an item)
+    GET  /api/review/context/{item_id}         -> {"item_id", "conversation_id", "turn", "turns": [...]}
+    POST /api/review/label {"item_id", "annotator", "task", "label": true|false|"skip"} -> 200
+    GET  /api/review/progress                  -> items per task/stratum, labels per annotator/stratum
+    GET  /api/review/tasks                     -> the queue's tasks with their question and size
+
+Errors: unknown item 404; unknown task, a task the queue was not built for,
+a bad label or annotator 400 (``{"detail": msg}``).  A second label by the
+same annotator replaces the first.
+
+The page renders every piece of conversation text with ``textContent``
+(turns carry hostile markup) and a strict Content-Security-Policy (no
+inline script or style, no third-party origin) backs that up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from wildchat.review.store import BadRequest, ReviewStore, UnknownItem
+from wildchat.review.tasks import QUESTIONS
+
+__all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "create_review_app"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+Annotator = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class LabelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: StrictInt
+    annotator: Annotator
+    task: str = Field(min_length=1, max_length=32)
+    label: StrictBool | Literal["skip"]
+
+
+class _Headers:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP response, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for k, v in SECURITY_HEADERS.items():
+                    headers[k] = v
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "item_id": item["item_id"],
+        "conversation_id": item["conversation_id"],
+        "turn": item["turn"],
+        "text": item["text"],
+        "task": item["task"],
+        "detectors": item["detectors"],
+        "role": item["role"],
+        "question": QUESTIONS.get(item["task"], ""),
+    }
+
+
+def _errors(app: FastAPI) -> None:
+    async def bad(_r: Request, exc: Exception) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    async def missing(_r: Request, exc: Exception) -> Response:
+        return JSONResponse({"detail": str(exc.args[0]) if exc.args else "not found"}, status_code=404)
+
+    async def invalid(_r: Request, exc: Exception) -> Response:
+        errs = exc.errors() if isinstance(exc, RequestValidationError) else []
+        parts = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}" for e in errs]
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=400)
+
+    async def http(_r: Request, exc: Exception) -> Response:
+        code = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
+        return JSONResponse({"detail": detail}, status_code=code)
+
+    app.add_exception_handler(BadRequest, bad)
+    app.add_exception_handler(UnknownItem, missing)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http)
+
+
+def create_review_app(store: ReviewStore) -> FastAPI:
+    """The labelling app over ``store`` (the caller owns and closes it)."""
+    app = FastAPI(title="wildchat review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(_Headers)
+    _errors(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "review.html", media_type="text/html")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/review/tasks")
+    def tasks() -> dict[str, Any]:
+        counts = store.progress()["tasks"]
+        return {
+            "tasks": [
+                {"task": t, "question": QUESTIONS[t], "items": counts.get(t, {}).get("items", 0)}
+                for t in store.tasks()
+            ]
+        }
+
+    @app.get("/api/review/next", response_model=None)
+    def next_item(annotator: Annotated[Annotator, Query()], task: Annotated[str, Query()]) -> Any:
+        item = store.next_item(annotator, task)
+        return Response(status_code=204) if item is None else _public(item)
+
+    @app.get("/api/review/item/{item_id}")
+    def get_item(item_id: int) -> dict[str, Any]:
+        return _public(store.item(item_id))
+
+    @app.get("/api/review/context/{item_id}")
+    def context(item_id: int) -> dict[str, Any]:
+        item = store.item(item_id)
+        return {
+            "item_id": item_id,
+            "conversation_id": item["conversation_id"],
+            "turn": item["turn"],
+            "turns": item["context"],
+        }
+
+    @app.post("/api/review/label")
+    def label(body: LabelIn) -> dict[str, Any]:
+        value = body.label if body.label == "skip" else ("true" if body.label else "false")
+        store.put_label(body.item_id, body.annotator, body.task, value)
+        return {"ok": True, "item_id": body.item_id, "annotator": body.annotator, "label": body.label}
+
+    @app.get("/api/review/progress")
+    def progress() -> dict[str, Any]:
+        return store.progress()
+
+    return app

@@ -1,0 +1,1 @@
+"""Fixtures for the review tests (helpers live in review_helpers.py, importable by name)."""

@@ -1,0 +1,155 @@
+"""A synthetic release with known truth, and helpers shared by the review tests.
+
+``make_release`` writes ``release/full`` + ``release/public`` Parquet in the
+real release schema (``wildchat.schema``), a ``stats.json`` and a
+``README.md``, and returns the ground truth of every turn of the toxicity
+population, so the tests can compute the *whole-release* precision and recall
+the sample must recover.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from wildchat.schema import Conversation, DetoxifyScores, Moderation, Turn, release_schema, to_row
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> & <b>bold</b>'
+
+
+@dataclass
+class Truth:
+    """Ground truth per (conversation_id, turn) and the detector outputs written."""
+
+    toxic: dict[tuple[str, int], bool] = field(default_factory=dict)
+    flags: dict[str, dict[tuple[str, int], bool]] = field(default_factory=dict)
+
+    def precision_recall(self, detector: str) -> tuple[float, float]:
+        pred = self.flags[detector]
+        tp = sum(1 for k, p in pred.items() if p and self.toxic[k])
+        fp = sum(1 for k, p in pred.items() if p and not self.toxic[k])
+        fn = sum(1 for k, p in pred.items() if not p and self.toxic[k])
+        return tp / (tp + fp), tp / (tp + fn)
+
+
+def flip(annotator: str, key: Any, rate: float) -> bool:
+    """Deterministic 'annotator error' coin for ``key``."""
+    h = hashlib.blake2b(f"{annotator}|{key}".encode(), digest_size=4).digest()
+    return int.from_bytes(h, "big") / 2**32 < rate
+
+
+def make_release(
+    out: Path,
+    n: int = 3000,
+    *,
+    seed: int = 7,
+    prevalence: float = 0.15,
+    hit: float = 0.5,
+    false_alarm: float = 0.03,
+    engines: bool = True,
+) -> Truth:
+    """``n`` two-turn conversations; user turns toxic with ``prevalence``; ``toxic`` catches ``hit``.
+
+    With ``engines`` a third of the conversations also carry OpenAI and
+    Detoxify scores (so ``engines_disagree``/``near_threshold`` are populated).
+    """
+    rng = random.Random(seed)
+    truth = Truth(flags={"toxic": {}})
+    rows = []
+    for i in range(n):
+        cid = f"conv-{i:05d}"
+        is_toxic = rng.random() < prevalence
+        flagged = rng.random() < (hit if is_toxic else false_alarm)
+        text = f"synthetic prompt {i} " + ("you are a worthless idiot" if is_toxic else "how do I bake bread")
+        if i % 97 == 0:
+            text += " " + HOSTILE
+        turns = [
+            Turn(
+                content=text,
+                role="user",
+                language="English",
+                toxic=flagged,
+                redacted=False,
+                turn_identifier=i,
+                jailbreak=False,
+            ),
+            Turn(
+                content=f"reply {i}",
+                role="assistant",
+                language="English",
+                toxic=False,
+                redacted=False,
+                turn_identifier=i,
+                jailbreak=False,
+            ),
+        ]
+        truth.toxic[(cid, 0)] = is_toxic
+        truth.toxic[(cid, 1)] = False
+        truth.flags["toxic"][(cid, 0)] = flagged
+        truth.flags["toxic"][(cid, 1)] = False
+        mods = detox = None
+        if engines and i % 3 == 0:
+            o_flag = rng.random() < (0.6 if is_toxic else 0.05)
+            score = rng.uniform(0.5, 1.0) if o_flag else rng.uniform(0.0, 0.6)
+            mods = [
+                Moderation(flagged=o_flag, category_scores={"harassment": score}),
+                Moderation(flagged=False),
+            ]
+            tox = rng.uniform(0.05, 0.9) if is_toxic else rng.uniform(0.0, 0.15)
+            detox = [DetoxifyScores(toxicity=tox), DetoxifyScores(toxicity=0.001)]
+        conv = Conversation(
+            conversation_hash=f"{i:032x}",
+            model="m",
+            timestamp=None,
+            conversation=turns,
+            turn=1,
+            language="English",
+            openai_moderation=mods,
+            detoxify_moderation=detox,
+            toxic=flagged,
+            redacted=False,
+            conversation_id=cid,
+        )
+        rows.append(to_row(conv))
+    table = pa.Table.from_pylist(rows, schema=release_schema())
+    for sub, part in (("full", table), ("public", table.filter(pc.invert(table["toxic"])))):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+        pq.write_table(part, out / sub / "part-00000.parquet")
+    stats = {
+        "stages": [
+            {
+                "name": "moderation",
+                "config": {"detoxify_threshold": 0.1, "engines_deciding_toxic": ["offline"]},
+            }
+        ]
+    }
+    (out / "stats.json").write_text(json.dumps(stats))
+    (out / "README.md").write_text("# Conversation dataset\n\nSome card text.\n")
+    return truth
+
+
+def label_all(client: Any, task: str, annotators: Iterable[str], answer: Any) -> dict[str, int]:
+    """Label every item of ``task`` through the API; ``answer(annotator, item) -> True/False/"skip"``."""
+    counts: dict[str, int] = {}
+    for a in annotators:
+        n = 0
+        while True:
+            resp = client.get("/api/review/next", params={"annotator": a, "task": task})
+            if resp.status_code == 204:
+                break
+            assert resp.status_code == 200, resp.text
+            item = resp.json()
+            body = {"item_id": item["item_id"], "annotator": a, "task": task, "label": answer(a, item)}
+            assert client.post("/api/review/label", json=body).status_code == 200
+            n += 1
+        counts[a] = n
+    return counts
