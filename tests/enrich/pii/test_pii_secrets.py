@@ -69,3 +69,71 @@ def test_keyword_assignment_with_a_random_value() -> None:
 )
 def test_placeholders_and_prose_are_not_secrets(text: str) -> None:
     assert find_secrets(text) == []
+
+
+# ---------------------------------------------------------------- every known format, planted in requests
+
+from wildchat.audit.planted import FORMATS as PLANTED_FORMATS  # noqa: E402
+from wildchat.audit.planted import planted, survives  # noqa: E402
+from wildchat.enrich.pii import Redactor, pii_config  # noqa: E402
+from wildchat.enrich.pii.secrets import is_placeholder, looks_random  # noqa: E402
+
+_REDACTORS = {p: Redactor(pii_config(p, ner=False)) for p in ("wildchat", "strict")}
+
+
+@pytest.mark.parametrize("kind", sorted(PLANTED_FORMATS))
+def test_every_planted_key_is_found_whole(kind: str) -> None:
+    """40 realistic requests per format: the detector covers every character of every key."""
+    for sample in planted(kind, 40):
+        spans = find_secrets(sample.text)
+        start = sample.text.index(sample.value)
+        end = start + len(sample.value)
+        assert any(s.start <= start and s.end >= end for s in spans), (kind, sample.text)
+
+
+@pytest.mark.parametrize("policy", ["wildchat", "strict"])
+@pytest.mark.parametrize("kind", sorted(PLANTED_FORMATS))
+def test_every_planted_key_is_redacted_under_both_policies(kind: str, policy: str) -> None:
+    samples = planted(kind, 40)
+    outs = _REDACTORS[policy].redact_many([s.text for s in samples])
+    left = [s.text for s, o in zip(samples, outs, strict=True) if survives(s.value, o.text)]
+    assert left == [], f"{len(left)}/40 {kind} keys survive the {policy} policy"
+    assert all(o.entities.get("SECRET") for o in outs)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "client = OpenAI(api_key=<token>)",
+        'api_key = "sk-..."',
+        "export OPENAI_API_KEY=sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "GROQ_API_KEY=gsk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "token: YOUR_TELEGRAM_BOT_TOKEN_GOES_HERE",
+        "password = input('Password: ')",
+        "token = tokenizer.encode(text, return_tensors='pt')",
+        'secret_key = os.environ["DJANGO_SECRET_KEY"]',
+        "access_token = response.json()['access_token']",
+        "the password: must be at least eight characters long",
+        "use sk-learn or scikit-learn-intelex for this",
+        "api_key = getApiKeyFromSettingsManager",
+        "hf_hub_download(repo_id=repo, filename=name)",
+        "Authorization: Bearer ${TOKEN}",
+    ],
+)
+def test_placeholders_and_code_are_not_secrets(text: str) -> None:
+    assert find_secrets(text) == [], [(s.source, text[s.start : s.end]) for s in find_secrets(text)]
+
+
+def test_placeholder_and_randomness_rules() -> None:
+    assert is_placeholder("xxxxxxxxxxxx") and is_placeholder("YOUR_API_KEY") and is_placeholder("aaaaaaaaaa")
+    assert is_placeholder("1234567890abcdef") and is_placeholder("<token>") and is_placeholder("abc...xyz")
+    assert not is_placeholder("Zq8Lm3Xa9Vt1RbQ7c2Lm")
+    assert looks_random("Zx81kLmq92PpQrT4vB") and looks_random("P@ssw0rd!2024x", 8)
+    assert not looks_random("ACCESS_TOKEN_SECRET") and not looks_random("getAccessTokenFromServer")
+
+
+def test_the_whole_body_is_checked_not_a_tail() -> None:
+    """A random head with a word tail is still a key (the old check looked only after the last ``_``)."""
+    text = "GROQ_API_KEY=gsk_Q7c2Lm9Xa4Vt1Rb8Nk3Wp6Hs0Jd5Fg2Yu7Ei4Oz8Kq1Pw3_readme"
+    spans = find_secrets(text)
+    assert spans and text[spans[0].start : spans[0].end].startswith("gsk_Q7c2")
