@@ -110,3 +110,9 @@ def curate(
     )
     for warning in result.stats["warnings"]:
         typer.echo(f"warning: {warning}", err=True)
+    from wildchat.audit import AuditInputError, summary_line
+
+    try:
+        typer.echo(summary_line(out), err=True)
+    except AuditInputError as exc:
+        typer.echo(f"audit: could not read what was written ({exc})", err=True)

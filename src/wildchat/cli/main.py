@@ -11,6 +11,7 @@ import typer
 
 from wildchat import __version__
 from wildchat.cli import analyze, convert, curate, evaluate, explore, serve, train
+from wildchat.cli.audit import audit
 from wildchat.cli.review import review_app
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ app.command("export-sft")(train.export_sft)
 app.command("train")(train.train)
 app.add_typer(evaluate.eval_app, name="eval")
 app.command("explore")(explore.explore)
+app.command("audit")(audit)
 app.add_typer(review_app, name="review")
 
 
