@@ -74,6 +74,9 @@ class PiiConfig:
     this size (with an overlap) so no regex sees more than that at once.
     ``propagate``: redact a value everywhere in a conversation once it is
     redacted in one of its turns (see :mod:`.propagate`).
+    ``gazetteer``: also propose PERSON spans from a first/family-name
+    gazetteer (:mod:`.names`, needs ``names-dataset``; ``strict`` only by
+    default: it costs a one-off load and finds names without cues).
     """
 
     policy: Policy = "wildchat"
@@ -88,6 +91,7 @@ class PiiConfig:
     ner_max_chars: int = 3000
     chunk_chars: int = 100_000
     propagate: bool = True
+    gazetteer: bool = False
 
     @property
     def cue_rules(self) -> bool:
@@ -103,6 +107,7 @@ _POLICY_DEFAULTS: dict[str, dict[str, Any]] = {
         "whitelist_min_users_other": 0,
         "ner_scope": "capitalized",
         "ner_max_chars": 2000,
+        "gazetteer": True,
     },
 }
 

@@ -6,7 +6,10 @@ batch of texts:
 1. pattern recognizers (every language; long texts in overlapping chunks
    of ``chunk_chars``, so cost stays linear and bounded per regex call);
 2. NER for PERSON on short cue windows only (:mod:`.cues`), batched over the
-   whole batch per language, for languages with a model;
+   whole batch per language, for languages with a model; NER spans that look
+   like an address or an organisation are dropped; with ``gazetteer``
+   (``strict``) also the name gazetteer's candidates (:mod:`.names`) that the
+   model did not label as a place or organisation;
 3. the policy's rules and threshold (:mod:`.policies`), then overlap
    resolution (higher score, then longer span wins);
 4. the public-entity whitelist (:mod:`.whitelist`), then replacement with
@@ -25,6 +28,7 @@ from typing import Any
 
 from wildchat.enrich.pii.config import PiiConfig, pii_config
 from wildchat.enrich.pii.cues import name_windows
+from wildchat.enrich.pii.names import find_names, load_gazetteer, plausible_ner_person, plausible_person
 from wildchat.enrich.pii.ner import NerBackend, PresidioSpacyNer
 from wildchat.enrich.pii.patterns import pattern_spans
 from wildchat.enrich.pii.policies import select_spans
@@ -127,11 +131,14 @@ class Redactor:
             return None
         return code
 
-    def _persons(self, texts: list[str], languages: Sequence[str | None]) -> list[list[Span]]:
-        """PERSON spans per text from NER on cue windows, batched per language."""
+    def _ner_windows(
+        self, texts: list[str], languages: Sequence[str | None]
+    ) -> tuple[list[list[Span]], list[list[Span]]]:
+        """NER on cue windows, batched per language: (PERSON spans, other-label spans) per text."""
         found: list[list[Span]] = [[] for _ in texts]
-        if not self.config.ner or "PERSON" not in self._entities:
-            return found
+        others: list[list[Span]] = [[] for _ in texts]
+        if not self.config.ner:
+            return found, others
         jobs: dict[str, list[tuple[int, int, str]]] = {}
         for i, text in enumerate(texts):
             windows = name_windows(text, self.config.ner_scope, self.config.ner_max_chars)
@@ -141,10 +148,30 @@ class Redactor:
             if code is None:
                 continue
             jobs.setdefault(code, []).extend((i, s, text[s:e]) for s, e in windows)
+        both = getattr(self.ner, "persons_and_others", None)
         for code, items in jobs.items():
-            results = self.ner.persons([w for _, _, w in items], code)
-            for (i, offset, _), spans in zip(items, results, strict=True):
-                found[i].extend(s.shifted(offset) for s in spans)
+            windows_text = [w for _, _, w in items]
+            results = both(windows_text, code) if both else [(p, []) for p in self.ner.persons(windows_text, code)]
+            for (i, offset, _), (persons, other) in zip(items, results, strict=True):
+                found[i].extend(s.shifted(offset) for s in persons)
+                others[i].extend(s.shifted(offset) for s in other)
+        return found, others
+
+    def _persons(self, texts: list[str], languages: Sequence[str | None]) -> list[list[Span]]:
+        """PERSON spans per text: NER on cue windows, plus the name gazetteer when enabled."""
+        if "PERSON" not in self._entities:
+            return [[] for _ in texts]
+        found, others = self._ner_windows(texts, languages)
+        found = [[s for s in spans if plausible_person(text, s)] for text, spans in zip(texts, found, strict=True)]
+        if not self.config.gazetteer:
+            return found
+        gaz = load_gazetteer()
+        found = [[s for s in spans if plausible_ner_person(text, s, gaz)] for text, spans in zip(texts, found, strict=True)]
+        for i, text in enumerate(texts):
+            blocked = others[i]
+            for s in find_names(text[: self.config.chunk_chars], gaz):
+                if not any(b.start < s.end and s.start < b.end for b in blocked):
+                    found[i].append(s)
         return found
 
     def detect_many(

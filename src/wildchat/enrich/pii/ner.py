@@ -32,6 +32,8 @@ __all__ = ["NerBackend", "PresidioSpacyNer"]
 log = logging.getLogger(__name__)
 
 _NEEDED_PIPES = ("tok2vec", "ner")
+#: spaCy labels that contradict PERSON for a gazetteer candidate.
+OTHER_LABELS = frozenset({"GPE", "LOC", "ORG", "FAC", "NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "LANGUAGE"})
 
 
 @cache
@@ -98,14 +100,27 @@ class PresidioSpacyNer:
         return self._engine
 
     def persons(self, texts: Sequence[str], language: str) -> list[list[Span]]:
+        return [found for found, _ in self.persons_and_others(texts, language)]
+
+    def persons_and_others(self, texts: Sequence[str], language: str) -> list[tuple[list[Span], list[Span]]]:
+        """Per text: PERSON spans, and the spans the model gave another label (place, organisation...).
+
+        The second list lets a gazetteer drop "Paris" or "Jones Orchestra" where the
+        model knows better; its spans carry the spaCy label as ``entity``.
+        """
         if not texts:
             return []
         if not self.supports(language):
-            return [[] for _ in texts]
+            return [([], []) for _ in texts]
         engine = self._load()
         rec = self._recognizers[language]
-        out: list[list[Span]] = []
+        out: list[tuple[list[Span], list[Span]]] = []
         for _, artifacts in engine.process_batch(list(texts), language, batch_size=self.batch_size):
             found = rec.analyze("", ["PERSON"], artifacts)
-            out.append([Span(r.start, r.end, "PERSON", float(r.score), "ner") for r in found])
+            others = [
+                Span(e.start_char, e.end_char, str(e.label_), 1.0, "ner")
+                for e in artifacts.entities
+                if e.label_ in OTHER_LABELS
+            ]
+            out.append(([Span(r.start, r.end, "PERSON", float(r.score), "ner") for r in found], others))
         return out
