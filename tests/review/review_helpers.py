@@ -153,3 +153,50 @@ def label_all(client: Any, task: str, annotators: Iterable[str], answer: Any) ->
             n += 1
         counts[a] = n
     return counts
+
+
+def run_contract(
+    release: Path, tmp: Path, truth_of: Any, *, size: int = 400, seed: int = 3, flip_rate: float = 0.1
+) -> dict[str, Any]:
+    """The reviewers' contract: ``review sample`` -> label every item as two annotators -> ``review report``.
+
+    ``truth_of(item) -> bool`` is the known truth; ``alice`` answers it, ``bob``
+    flips a deterministic ``flip_rate`` share (so kappa is informative).
+    Returns the report JSON.
+    """
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from wildchat.cli.review import review_app
+    from wildchat.review.app import create_review_app
+    from wildchat.review.store import ReviewStore
+
+    queue, report = tmp / "Q.db", tmp / "R.json"
+    runner = CliRunner()
+    args = ["sample", str(release), "--out", str(queue), "--size", str(size), "--task", "toxicity"]
+    res = runner.invoke(review_app, [*args, "--seed", str(seed)])
+    assert res.exit_code == 0, res.output
+    store = ReviewStore(queue)
+    try:
+        client = TestClient(create_review_app(store))
+
+        def answer(annotator: str, item: dict[str, Any]) -> bool:
+            t = bool(truth_of(item))
+            return (not t) if annotator == "bob" and flip(annotator, item["item_id"], flip_rate) else t
+
+        counts = label_all(client, "toxicity", ["alice", "bob"], answer)
+        assert counts["alice"] == counts["bob"] == len(store.items("toxicity", with_text=False))
+    finally:
+        store.close()
+    res = runner.invoke(review_app, ["report", str(queue), "--out", str(report)])
+    assert res.exit_code == 0, res.output
+    doc: dict[str, Any] = json.loads(report.read_text())
+    return doc
+
+
+def assert_matches(est: dict[str, Any], true_p: float, true_r: float) -> None:
+    """The contract's tolerance: inside the reported 95% interval or within 0.10."""
+    for key, truth in (("precision", true_p), ("recall", true_r)):
+        lo, hi = est[f"{key}_ci"]
+        assert lo <= est[key] <= hi
+        assert lo <= truth <= hi or abs(est[key] - truth) <= 0.10, (key, est[key], [lo, hi], truth)
