@@ -92,7 +92,56 @@ def test_secrets_are_redacted_under_both(wildchat_redactor: Redactor, strict_red
 
 def test_strict_only_types(wildchat_redactor: Redactor, strict_redactor: Redactor) -> None:
     text = "IBAN GB82 WEST 1234 5698 7654 32, server 8.8.4.4, lan 192.168.1.1"
-    assert not wildchat_redactor.redact(text).redacted
+    res_wc = wildchat_redactor.redact(text)
+    assert res_wc.entities == {"IP_ADDRESS": 1}  # global IPs: both policies; IBANs: strict only
+    assert "GB82 WEST" in res_wc.text
     res = strict_redactor.redact(text)
     assert res.entities == {"IBAN_CODE": 1, "IP_ADDRESS": 1}
     assert "192.168.1.1" in res.text  # private address: below the threshold
+
+
+GLOBAL_IPS = ["8.8.4.4", "45.33.32.156", "2001:4860:4860::8888", "2a03:2880:f10c:83:face:b00c:0:25de"]
+NON_GLOBAL_IPS = [
+    "10.0.0.7",  # private
+    "172.16.5.4",
+    "192.168.1.1",
+    "127.0.0.1",  # loopback
+    "::1",
+    "169.254.10.20",  # link-local
+    "fe80::1ff:fe23:4567:890a",
+    "100.64.12.34",  # CGNAT
+    "192.0.2.15",  # documentation
+    "198.51.100.23",
+    "203.0.113.7",
+    "2001:db8::1",
+    "fc00::5",  # unique local
+    "224.0.0.251",  # multicast
+    "0.0.0.0",  # unspecified
+]
+
+
+@pytest.mark.parametrize("ip", GLOBAL_IPS)
+def test_global_ips_are_redacted_under_both_policies(
+    ip: str, wildchat_redactor: Redactor, strict_redactor: Redactor
+) -> None:
+    for text in (f"my server is {ip} and it is slow", f"ssh to {ip}:2222 fails", f"allow {ip}/32 in the firewall"):
+        for red in (wildchat_redactor, strict_redactor):
+            res = red.redact(text)
+            assert ip not in res.text and res.entities == {"IP_ADDRESS": 1}, (red.config.policy, text)
+    bracketed = f"curl http://[{ip}]:8080/" if ":" in ip else f"curl http://{ip}:8080/"
+    assert ip not in wildchat_redactor.redact(bracketed).text
+
+
+@pytest.mark.parametrize("ip", NON_GLOBAL_IPS)
+def test_private_loopback_cgnat_and_documentation_ranges_stay(
+    ip: str, wildchat_redactor: Redactor, strict_redactor: Redactor
+) -> None:
+    text = f"set the gateway to {ip} and restart"
+    for red in (wildchat_redactor, strict_redactor):
+        res = red.redact(text)
+        assert res.text == text and not res.redacted, (red.config.policy, ip)
+
+
+def test_version_numbers_are_not_addresses(wildchat_redactor: Redactor) -> None:
+    text = "upgrade to version 4.2.1.7 or v 2.0.0.1, build 1.1.1.3"
+    assert wildchat_redactor.redact(text).text == text

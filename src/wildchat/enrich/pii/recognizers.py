@@ -142,7 +142,7 @@ def find_phones(text: str) -> list[Span]:
 # ---------------------------------------------------------------- IP
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w)")
-_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.])")
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.])")
 _VERSION_CUE = re.compile(r"(?i)(?:\b(?:version|ver|release|build|firmware)\.?|(?<!\w)v)\s*$")
 
 GLOBAL_IP_SCORE = 0.9
@@ -194,8 +194,11 @@ def find_ips(text: str) -> list[Span]:
             value = m.group()
             if value.count(":") >= 2 and any(c.isalnum() for c in value):
                 score = _ip_score(value)
+                if not score and value.count(":") >= 3:  # "2a03:...:25de:443": an address and a port
+                    value = value.rsplit(":", 1)[0]
+                    score = _ip_score(value)
                 if score:
-                    out.append(Span(m.start(), m.end(), "IP_ADDRESS", score, "ip"))
+                    out.append(Span(m.start(), m.start() + len(value), "IP_ADDRESS", score, "ip"))
     return out
 
 
