@@ -1,4 +1,4 @@
-"""Per-message tables: consents, conversations, turns.
+"""Per-message tables: consents, conversations, turns; consent documents; the takedown ledger.
 
 One row per message, never a JSON blob per chat, so several server processes
 can append to the same conversation store without read-modify-write races,
@@ -10,6 +10,11 @@ never an overwrite.
 Request-level facts live on the turn that carries them: client facts
 (headers, pseudonymised IP, geo) on the user turn; model, params, usage,
 timestamps, finish reason and error on the assistant turn.
+
+Deletion is a hard delete of turns and conversations; what remains is a
+:class:`LedgerRow` (keyed hashes only, see :mod:`wildchat.collect.takedown`).
+A consent points at the full text it agreed to (:class:`ConsentDocumentRow`)
+and keeps ``withdrawn_at`` once withdrawn (its client facts are then erased).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "ConsentRow", "ConversationRow", "TurnRow"]
+__all__ = ["Base", "ConsentDocumentRow", "ConsentRow", "ConversationRow", "LedgerRow", "TurnRow"]
 
 #: Autoincrementing 64-bit ids everywhere except SQLite, which needs INTEGER.
 TurnId = BigInteger().with_variant(Integer(), "sqlite")
@@ -28,6 +33,19 @@ TurnId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     """Declarative base; its metadata is what the migrations create."""
+
+
+class ConsentDocumentRow(Base):
+    """The full text of one consent document (a version in one language), stored once."""
+
+    __tablename__ = "consent_documents"
+
+    id: Mapped[int] = mapped_column(TurnId, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # of version + language + text
+    version: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(35))  # BCP 47 tag, "default" for the fallback
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ConsentRow(Base):
@@ -44,6 +62,10 @@ class ConsentRow(Base):
     state: Mapped[str | None] = mapped_column(String(128))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     accept_language: Mapped[str | None] = mapped_column(String(256))
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent_documents.id", name="fk_consents_document_id")
+    )
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ConversationRow(Base):
@@ -63,6 +85,8 @@ class TurnRow(Base):
     __table_args__ = (
         Index("ix_turns_conversation", "conversation_id", "id"),
         Index("ix_turns_finished_at", "finished_at"),
+        Index("ix_turns_created_at", "created_at"),
+        Index("ix_turns_hashed_ip", "hashed_ip"),
     )
 
     id: Mapped[int] = mapped_column(TurnId, primary_key=True, autoincrement=True)
@@ -89,3 +113,27 @@ class TurnRow(Base):
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class LedgerRow(Base):
+    """One tombstone of the takedown ledger: keyed hashes that recognise deleted data, never text.
+
+    ``kind``: ``conversation`` (a deleted conversation: ``conversation_hash``
+    and ``exchange_hashes``) or ``hashed_ip`` (every conversation of one IP
+    pseudonym: ``ip_hash``).  ``cause`` says why (``participant``,
+    ``withdrawal``, ``takedown``, ``retention``); ``reason`` is the operator's
+    free text for takedowns.  ``key_fingerprint`` names the ledger key.
+    """
+
+    __tablename__ = "takedown_ledger"
+    __table_args__ = (Index("ix_takedown_ledger_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(TurnId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(512))
+    key_fingerprint: Mapped[str] = mapped_column(String(32))
+    conversation_hash: Mapped[str | None] = mapped_column(String(64))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    exchange_hashes: Mapped[list[str] | None] = mapped_column(JSON)
