@@ -41,7 +41,13 @@ def secret_key() -> str:
 
 
 @pytest.fixture
-def make_settings(db_url: str, tmp_path: Path, secret_key: str) -> Callable[..., Settings]:
+def ip_key() -> str:
+    """The IP pseudonym key: a separate key from the cookie-signing ``secret_key``."""
+    return secrets.token_urlsafe(40)
+
+
+@pytest.fixture
+def make_settings(db_url: str, tmp_path: Path, secret_key: str, ip_key: str) -> Callable[..., Settings]:
     """Settings for a test app; keyword arguments override the defaults."""
 
     def build(**overrides: Any) -> Settings:
@@ -49,6 +55,7 @@ def make_settings(db_url: str, tmp_path: Path, secret_key: str) -> Callable[...,
             "data_dir": tmp_path / "data",
             "database_url": db_url,
             "secret_key": secret_key,
+            "ip_key": ip_key,
             "models": ["echo=replay"],
             "rate_limit_per_minute": 1000,
         }
@@ -65,7 +72,8 @@ def make_app(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., T
 
     def build(**overrides: Any) -> TestClient:
         app = create_app(make_settings(**overrides))
-        client = TestClient(app, client=PEER)
+        # https: outside dev mode the consent cookie is Secure, and a client only sends it over TLS
+        client = TestClient(app, client=PEER, base_url="https://testserver")
         client.__enter__()
         clients.append(client)
         return client
@@ -90,7 +98,7 @@ async def async_app(make_settings: Callable[..., Settings]) -> AsyncIterator[Cal
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         transport = httpx.ASGITransport(app=app, client=PEER)
-        ac = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        ac = httpx.AsyncClient(transport=transport, base_url="https://testserver")
         stack.append((app, lifespan, ac))
         return app, ac
 

@@ -8,6 +8,7 @@ page *and* in the database the server wrote.  Screenshots go to ``artifacts_dir`
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -35,6 +36,50 @@ BROWSER_ARGS = [
     "--disable-sync",
 ]
 HOSTILE = '<img src=x onerror=window.__pwned=1><script>window.__pwned=2</script> & "quotes"'
+
+# Markdown replies, served by a replay model from a recordings file (prompt -> response).
+RICH_PROMPT = "show me some markdown"
+RICH_REPLY = """# Heading one
+
+Some *emphasis*, **bold** and `inline <code>`.
+
+- first item
+- second item
+
+1. step one
+2. step two
+
+| name | value |
+|------|-------|
+| alpha | 1 |
+| beta | 2 |
+
+```python
+def f(x):
+    return x < 3 and "<b>"
+```
+
+See [the docs](https://example.org/docs)."""
+HOSTILE_PROMPT = "hostile markdown please"
+HOSTILE_MD = """<img src=x onerror="window.__pwned=5"> raw html
+
+[click me](javascript:window.__pwned=6) and [data](data:text/html,<script>window.__pwned=7</script>)
+and [mixed](JaVaScRiPt:window.__pwned=8)
+
+![beacon](BEACON/beacon.gif?from=markdown)
+
+<script>window.__pwned=9</script>
+
+```html
+<script>window.__pwned=10</script><img src=x onerror=window.__pwned=11>
+```
+
+<a href="javascript:window.__pwned=12">raw link</a> <iframe src="javascript:window.__pwned=13"></iframe>
+<svg onload=window.__pwned=14></svg> <style>body{display:none}</style>
+
+| <img src=x onerror=window.__pwned=15> | `<script>` |
+|---|---|
+| [cell](javascript:window.__pwned=16) | ok |"""
 
 
 @dataclass(frozen=True)
@@ -74,12 +119,20 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: flo
     pytest.fail(f"wildchat serve not ready after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
+def _hostile(port: int) -> str:
+    return HOSTILE_MD.replace("BEACON", f"http://127.0.0.1:{port}")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``wildchat serve --dev`` on a free loopback port with two replay models."""
     tmp = tmp_path_factory.mktemp("serve")
     port = free_port()
     db = tmp / "x.db"
+    recordings = tmp / "markdown.jsonl"
+    with recordings.open("w", encoding="utf-8") as fh:
+        for prompt, reply in ((RICH_PROMPT, RICH_REPLY), (HOSTILE_PROMPT, _hostile(port))):
+            fh.write(json.dumps({"messages": [{"role": "user", "content": prompt}], "response": reply}) + "\n")
     cmd = [
         *_wildchat_cmd(),
         "serve",
@@ -90,6 +143,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "--database-url", f"sqlite:///{db}",
         "--model", "echo=replay:echo?delay_ms=15",
         "--model", "slow=replay:echo?tokens=400&delay_ms=25",
+        "--model", f"md=replay:{recordings}?delay_ms=5",
+        "--model", f"mdslow=replay:{recordings}?delay_ms=60",
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("WILDCHAT_")}
     env["WILDCHAT_RATE_LIMIT_PER_MINUTE"] = "600"
@@ -390,3 +445,98 @@ def test_errors_are_shown_and_403_returns_to_consent(page: Any, server: Server, 
     )
     assert after["parent_id"] is None
     assert after["conversation_id"] != before["conversation_id"]
+
+
+# ---------------------------------------------------------------------------
+# Markdown replies
+
+
+def test_markdown_reply_renders_code_block_list_and_table(page: Any, server: Server, artifacts_dir: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    give_consent(page)
+    page.get_by_label("Model").select_option("md")
+    send(page, RICH_PROMPT)
+    wait_idle(page)
+    reply = page.locator(".msg.assistant .content").last
+    expect(reply.locator("h1")).to_have_text("Heading one")
+    expect(reply.locator("em")).to_have_text("emphasis")
+    expect(reply.locator("strong")).to_have_text("bold")
+    expect(reply.locator("p code")).to_have_text("inline <code>")  # inline code, its markup shown as text
+    expect(reply.locator("ul > li")).to_have_text(["first item", "second item"])
+    expect(reply.locator("ol > li")).to_have_text(["step one", "step two"])
+    expect(reply.locator("table th")).to_have_text(["name", "value"])
+    expect(reply.locator("table tbody tr")).to_have_count(2)
+    expect(reply.locator("table tbody td")).to_have_text(["alpha", "1", "beta", "2"])
+    code = reply.locator(".code-block pre code")
+    expect(code).to_have_count(1)
+    assert code.text_content() == 'def f(x):\n    return x < 3 and "<b>"\n'
+    assert "monospace" in code.evaluate("e => getComputedStyle(e).fontFamily")
+    expect(reply.locator(".code-block .code-lang")).to_have_text("python")
+    link = reply.locator("a", has_text="the docs")
+    assert link.get_attribute("href") == "https://example.org/docs"
+    assert link.get_attribute("target") == "_blank" and "noopener" in (link.get_attribute("rel") or "")
+    copy = reply.get_by_role("button", name="Copy python code")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == code.text_content()
+    page.screenshot(path=str(artifacts_dir / "collect_markdown.png"), full_page=True)
+    # the database keeps the Markdown source, verbatim
+    (row,) = server.rows(
+        "SELECT a.content FROM turns a JOIN turns u ON a.parent_id = u.id WHERE u.content = ? "
+        "AND a.role = 'assistant' ORDER BY a.id DESC LIMIT 1",
+        (RICH_PROMPT,),
+    )
+    assert row["content"] == RICH_REPLY
+    # narrow screen: the table and the code block scroll inside the bubble, the page does not
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_markdown_renders_while_streaming(page: Any) -> None:
+    give_consent(page)
+    page.get_by_label("Model").select_option("mdslow")  # ~60 pieces, 60 ms apart
+    send(page, RICH_PROMPT)
+    # the list is already formatted while the reply is still streaming
+    page.wait_for_selector(".msg.assistant.streaming .content.md ul > li")
+    assert page.locator(".msg.assistant.streaming").count() == 1
+    wait_idle(page)
+    reply = page.locator(".msg.assistant .content").last
+    assert reply.locator("table tbody tr").count() == 2 and reply.locator(".code-block").count() == 1
+
+
+def test_hostile_markdown_stays_inert(page: Any, server: Server, artifacts_dir: Path) -> None:
+    from playwright.sync_api import expect
+
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
+    give_consent(page)
+    page.get_by_label("Model").select_option("md")
+    send(page, HOSTILE_PROMPT)
+    wait_idle(page)
+    reply = page.locator(".msg.assistant .content").last
+    expect(reply).to_contain_text("raw html")
+    page.wait_for_timeout(300)  # give any injected handler or beacon a chance to fire
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#messages img, #messages script, #messages iframe, #messages svg, #messages style").count() == 0
+    has_handlers = page.evaluate(
+        """() => [...document.querySelectorAll('#messages *')].some(
+             e => [...e.attributes].some(a => a.name.startsWith('on') || a.name === 'style'))"""
+    )
+    assert has_handlers is False
+    hrefs = page.evaluate("() => [...document.querySelectorAll('#messages a')].map(a => a.getAttribute('href'))")
+    assert hrefs and all(h.startswith(("http://", "https://", "mailto:")) for h in hrefs), hrefs
+    assert not any("beacon" in url for url in requested)  # the image became a link; nothing was fetched
+    # what is shown instead: the markup as text, the code block verbatim, the image as a plain link
+    expect(reply).to_contain_text('<img src=x onerror="window.__pwned=5">')
+    expect(reply).to_contain_text("<script>window.__pwned=9</script>")
+    expect(reply.locator(".code-block code")).to_have_text(
+        "<script>window.__pwned=10</script><img src=x onerror=window.__pwned=11>\n"
+    )
+    expect(reply.locator(".code-block .code-lang")).to_have_text("html")
+    beacon = reply.locator("a", has_text="beacon")
+    assert (beacon.get_attribute("href") or "").endswith("/beacon.gif?from=markdown")
+    expect(reply.locator("table th").first).to_have_text("<img src=x onerror=window.__pwned=15>")
+    expect(reply.locator("table td").first).to_have_text("[cell](javascript:window.__pwned=16)")
+    page.screenshot(path=str(artifacts_dir / "collect_markdown_hostile.png"), full_page=True)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 from collections.abc import AsyncGenerator, Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 from collect_helpers import AGREE, all_turns, counts, parse_sse, split_events
@@ -95,8 +100,8 @@ def test_regenerate_and_edit_create_branches(client: TestClient) -> None:
     _, b = chat(client, message="q2", conversation_id=cid, parent_id=a["assistant_turn_id"])
     # regenerate q2: same message, same parent -> a sibling branch
     _, c = chat(client, message="q2", conversation_id=cid, parent_id=a["assistant_turn_id"])
-    # edit the first message: parent null inside the same conversation -> a new root branch
-    _, d = chat(client, message="q1 edited", conversation_id=cid)
+    # edit the first message: parent_id 0 inside the same conversation -> a new root branch
+    _, d = chat(client, message="q1 edited", conversation_id=cid, parent_id=0)
     # continue the regenerated branch
     _, e = chat(client, message="q3", conversation_id=cid, parent_id=c["assistant_turn_id"])
     turns = {t.id: t for t in all_turns(client.app)}  # type: ignore[arg-type]
@@ -162,16 +167,79 @@ def test_blocklist_moderation_refuses_and_stores_nothing(make_app: Callable[...,
     )
 
 
-def test_worker_factory_rebuilds_the_same_settings(
-    make_settings: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+def test_worker_factory_rebuilds_the_same_settings_from_a_private_file(
+    make_settings: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from wildchat.collect.app import ENV_SETTINGS, app_from_env
+    from wildchat.collect.app import ENV_SETTINGS_FILE, app_from_env, write_worker_settings
 
-    settings = make_settings(models=["a=replay:echo?tokens=3", "b=replay"], trusted_proxies=["10.0.0.0/8"])
-    monkeypatch.setenv(ENV_SETTINGS, settings.to_env_json())  # type: ignore[attr-defined]
+    settings = make_settings(
+        models=["a=replay:echo?tokens=3", "b=replay"], trusted_proxies=["10.0.0.0/8"], admin_token="a" * 40
+    )
+    path = write_worker_settings(settings, tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    monkeypatch.setenv(ENV_SETTINGS_FILE, str(path))
     rebuilt = app_from_env().state.services.settings
     assert rebuilt == settings
-    assert rebuilt.key_bytes == settings.key_bytes  # type: ignore[attr-defined]
-    monkeypatch.delenv(ENV_SETTINGS)
+    assert rebuilt.key_bytes == settings.key_bytes and rebuilt.ip_key_bytes == settings.ip_key_bytes
+    assert rebuilt.admin_token.get_secret_value() == "a" * 40
+    # what the workers inherit names the file and holds no key
+    assert settings.key_bytes.decode() not in os.environ[ENV_SETTINGS_FILE]
+    monkeypatch.delenv(ENV_SETTINGS_FILE)
     with pytest.raises(RuntimeError):
         app_from_env()
+
+
+def test_conversation_id_alone_continues_the_latest_branch(
+    client: TestClient, db_url: str, tmp_path: Path
+) -> None:
+    spy = SpyBackend()
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.registry = BackendRegistry([ModelEntry(parse_model_spec("echo=replay"), spy)])
+    client.post("/api/consent", json=AGREE)
+    _, a = chat(client, message="first question")
+    cid = a["conversation_id"]
+    _, b = chat(client, message="a follow-up", conversation_id=cid)  # no parent_id, like other chat APIs
+    assert spy.calls[1] == [
+        Message("user", "first question"),
+        Message("assistant", "reply-1"),
+        Message("user", "a follow-up"),
+    ]
+    turns = {t.id: t for t in all_turns(client.app)}  # type: ignore[arg-type]
+    assert turns[b["user_turn_id"]].parent_id == a["assistant_turn_id"]
+    assert turns[b["user_turn_id"]].turn_index == 2
+    # after a regenerate, "latest" is the newest assistant turn: the regenerated branch
+    _, c = chat(client, message="a follow-up", conversation_id=cid, parent_id=a["assistant_turn_id"])
+    _, d = chat(client, message="and then", conversation_id=cid, parent_id=None)
+    assert turns_parent(client, d["user_turn_id"]) == c["assistant_turn_id"]
+    assert spy.calls[3][-3:] == [
+        Message("user", "a follow-up"),
+        Message("assistant", "reply-3"),
+        Message("user", "and then"),
+    ]
+    # the contract: export-logs records the follow-up with its full history
+    from typer.testing import CliRunner
+
+    from wildchat.cli.main import app as cli
+
+    out = tmp_path / "logs.jsonl"
+    res = CliRunner().invoke(cli, ["export-logs", "--db", db_url, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    logs = [json.loads(line) for line in out.read_text().splitlines()]
+    follow = next(log for log in logs if log["messages"][-1]["content"] == "a follow-up")
+    assert [(m["role"], m["content"]) for m in follow["messages"]] == [
+        ("user", "first question"),
+        ("assistant", "reply-1"),
+        ("user", "a follow-up"),
+    ]
+
+
+def turns_parent(client: TestClient, turn_id: int) -> int | None:
+    return {t.id: t for t in all_turns(client.app)}[turn_id].parent_id  # type: ignore[arg-type]
+
+
+def test_parent_id_zero_starts_a_root_branch_and_needs_no_conversation(client: TestClient) -> None:
+    client.post("/api/consent", json=AGREE)
+    _, a = chat(client, message="hello", parent_id=0)  # no conversation: just a new one
+    _, b = chat(client, message="hello again", conversation_id=a["conversation_id"], parent_id=0)
+    assert b["conversation_id"] == a["conversation_id"]
+    assert turns_parent(client, b["user_turn_id"]) is None

@@ -40,7 +40,7 @@ def read_jsonl(path: Path) -> list[RawLog]:
     return [parse_raw_log(json.loads(line)) for line in path.read_text().splitlines()]
 
 
-def test_export_jsonl_and_parquet(client: TestClient, db_url: str, tmp_path: Path, secret_key: str) -> None:
+def test_export_jsonl_and_parquet(client: TestClient, db_url: str, tmp_path: Path, ip_key: str) -> None:
     finals = scripted_session(client)
     out = tmp_path / "logs.jsonl"
     stats = export_logs(db_url, out)
@@ -65,7 +65,7 @@ def test_export_jsonl_and_parquet(client: TestClient, db_url: str, tmp_path: Pat
         assert log.finish_reason == "stop" and log.error is None
         assert log.model == "replay:echo" and json.loads(log.extra["model_name"]) == "echo"  # type: ignore[index]
         assert log.headers == HEADERS
-        assert log.ip is None and log.hashed_ip == hmac_ip(secret_key.encode(), "203.0.113.77")
+        assert log.ip is None and log.hashed_ip == hmac_ip(ip_key.encode(), "203.0.113.77")
         assert log.consent is not None and (log.consent.id, log.consent.version) == (consent.id, "1")
         assert log.params == {"max_tokens": 512}
         assert log.usage is not None and log.usage["completion_tokens"] == len(log.response.split())
@@ -108,7 +108,7 @@ def test_export_logs_cli(client: TestClient, db_url: str, tmp_path: Path) -> Non
 
 
 def test_convert_reads_back_the_same_conversations(
-    client: TestClient, db_url: str, tmp_path: Path, secret_key: str
+    client: TestClient, db_url: str, tmp_path: Path, ip_key: str
 ) -> None:
     """The issue's "done" check: scripted session -> export-logs -> `wildchat convert` reader."""
     from wildchat.formats import iter_conversations
@@ -129,7 +129,7 @@ def test_convert_reads_back_the_same_conversations(
         ("assistant", "You said: follow up"),
     ]
     assert conv.turn == 2 and conv.model == "replay:echo"
-    assert conv.hashed_ip == hmac_ip(secret_key.encode(), "203.0.113.77")
+    assert conv.hashed_ip == hmac_ip(ip_key.encode(), "203.0.113.77")
     assert conv.header is not None and conv.header.user_agent == HEADERS["user-agent"]
     assert report.read == 3
 

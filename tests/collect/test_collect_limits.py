@@ -63,8 +63,13 @@ def test_redis_limits_are_shared_between_instances(
     assert counts(one.app)["turns"] == 6  # type: ignore[arg-type]
 
 
-def test_unreachable_redis_fails_open(make_app: Callable[..., TestClient]) -> None:
-    client = make_app(rate_limit_per_minute=1, redis_url="redis://127.0.0.1:1/0")  # nothing listens there
+def test_unreachable_redis_never_fails_open(make_app: Callable[..., TestClient]) -> None:
+    """Redis down: collection goes on, and the in-process limiter still enforces the limit."""
+    client = make_app(rate_limit_per_minute=2, redis_url="redis://127.0.0.1:1/0")  # nothing listens there
     assert client.post("/api/consent", json=AGREE).status_code == 200
     r = client.post("/api/chat", json=MSG)
     assert r.status_code == 200 and r.text.endswith("data: [DONE]\n\n")
+    before = counts(client.app)  # type: ignore[arg-type]
+    r = client.post("/api/chat", json=MSG)
+    assert r.status_code == 429 and r.json()["error"] == "rate_limited"
+    assert counts(client.app) == before  # type: ignore[arg-type]

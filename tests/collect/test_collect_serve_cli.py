@@ -198,3 +198,74 @@ def test_serve_reports_a_missing_model_file_before_listening(tmp_path: Path) -> 
     assert done.returncode == 2
     assert "not found" in done.stderr or "llama-cpp-python" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_workers_get_keys_from_a_private_file_not_the_environment(tmp_path: Path) -> None:
+    secret, ip_key = "S" * 20 + "ecret-key-for-workers-0123", "I" * 20 + "p-key-for-workers-0123456"
+    cfg = tmp_path / "wildchat.toml"
+    cfg.write_text(f'secret_key = "{secret}"\nip_key = "{ip_key}"\ncookie_secure = false\n')
+    cfg.chmod(0o600)
+    port = free_port()
+    cmd = [*_wildchat(), "serve", "--config", str(cfg), "--workers", "2", "--port", str(port),
+           "--database-url", f"sqlite:///{tmp_path / 'w.db'}", "--model", "echo=replay"]  # fmt: skip
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200 and len(_process_tree(proc.pid)) >= 3:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start: {(tmp_path / 'serve.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+        settings_files = set()
+        for pid in _process_tree(proc.pid):
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes()
+            except OSError:
+                continue
+            assert secret.encode() not in environ and ip_key.encode() not in environ
+            for item in environ.split(b"\0"):
+                if item.startswith(b"WILDCHAT_SERVE_SETTINGS_FILE="):
+                    settings_files.add(Path(item.split(b"=", 1)[1].decode()))
+        assert len(settings_files) == 1
+        (settings_file,) = settings_files
+        assert settings_file.stat().st_mode & 0o777 == 0o600
+        assert settings_file.parent.stat().st_mode & 0o777 == 0o700
+        with httpx.Client(base_url=url, timeout=10) as http:
+            assert http.post("/api/consent", json=AGREE).status_code == 200
+            r = http.post("/api/chat", json={"model": "echo", "message": "from a worker"})
+            assert split_events(parse_sse(r.text))[0] == "You said: from a worker"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+    assert not settings_file.parent.exists()  # removed when the server stops

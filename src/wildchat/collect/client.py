@@ -4,11 +4,18 @@ The raw IP is only a local variable here.  It is taken from the socket, or
 from ``X-Forwarded-For`` only when the socket peer is a configured trusted
 proxy (otherwise anyone could claim any address).  What leaves this module
 is the HMAC pseudonym, country and state, and -- only when the deployer set
-``store_raw_ip = true`` -- the raw IP.
+``store_raw_ip = true`` -- the raw IP.  Pseudonyms use the ``ip_key``, never
+the cookie-signing key.
+
+Rate limits key IPv6 clients by network (``rate_limit_ipv6_prefix``, /64 by
+default): one subscriber usually holds a whole /64, so a per-address key
+would let a single client rotate through 2**64 fresh budgets.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import logging
 from collections.abc import Iterable, Sequence
@@ -19,7 +26,7 @@ from starlette.requests import Request
 from wildchat.collect.settings import Settings
 from wildchat.privacy import GeoLocator, Location, hmac_ip, normalize_ip
 
-__all__ = ["ClientInfo", "ClientInspector", "resolve_client_ip"]
+__all__ = ["ClientInfo", "ClientInspector", "network_pseudonym", "resolve_client_ip"]
 
 log = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -72,18 +79,30 @@ class ClientInfo:
     state: str | None
     user_agent: str | None
     accept_language: str | None
+    #: Keyed pseudonym of the client's IPv6 network (``None``: key by ``hashed_ip``).
+    network_key: str | None = None
 
     @property
     def rate_key(self) -> str:
-        """Rate-limit key: the pseudonym, so no raw IP reaches the limiter storage."""
-        return self.hashed_ip or "unknown"
+        """Rate-limit key: a pseudonym (of the IPv6 network), so no raw IP reaches the limiter."""
+        return self.network_key or self.hashed_ip or "unknown"
+
+
+def network_pseudonym(key: bytes, ip: str, ipv6_prefix: int) -> str | None:
+    """Keyed pseudonym of the ``/ipv6_prefix`` network of an IPv6 ``ip``; ``None`` for IPv4."""
+    addr = ipaddress.ip_address(ip)
+    if not isinstance(addr, ipaddress.IPv6Address) or addr.ipv4_mapped is not None:
+        return None
+    net = ipaddress.IPv6Network((addr, ipv6_prefix), strict=False)
+    return hmac.new(key, b"net:" + net.compressed.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 class ClientInspector:
     """Turns a request into :class:`ClientInfo` under the deployment's settings."""
 
     def __init__(self, settings: Settings) -> None:
-        self._key = settings.key_bytes
+        self._key = settings.ip_key_bytes
+        self._ipv6_prefix = settings.rate_limit_ipv6_prefix
         self._store_raw = settings.store_raw_ip
         self._trusted: list[Network] = [
             ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies
@@ -117,4 +136,5 @@ class ClientInspector:
             state=loc.state,
             user_agent=_clean_header(ua, MAX_UA),
             accept_language=_clean_header(lang, MAX_LANG),
+            network_key=network_pseudonym(self._key, ip, self._ipv6_prefix) if ip else None,
         )

@@ -22,53 +22,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wildchat.explore.model import ExploreIndex, NotFound, QueryError
 from wildchat.explore.routes_api import MapCache, router
 from wildchat.explore.settings import ExploreSettings
+from wildchat.httpsec import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
 
 __all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "create_explore_app"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-#: Only our own script and style; no inline code, no frames, no forms elsewhere.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'self'"
-)
-SECURITY_HEADERS = {
-    "content-security-policy": CONTENT_SECURITY_POLICY,
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "cross-origin-opener-policy": "same-origin",
-}
-
-
-class SecurityHeadersMiddleware:
-    """Adds :data:`SECURITY_HEADERS` to every HTTP response (errors included)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for key, value in SECURITY_HEADERS.items():
-                    headers[key] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
