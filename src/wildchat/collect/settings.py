@@ -25,28 +25,11 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-__all__ = ["DEFAULT_CONSENT_TEXT", "ModelSpec", "Settings", "load_settings", "parse_model_spec"]
+__all__ = ["ModelSpec", "Settings", "load_settings", "parse_model_spec"]
 
 BackendKind = Literal["openai", "local", "replay"]
 MIN_KEY_CHARS = 32
 KEY_FILE = "secret.key"
-
-DEFAULT_CONSENT_TEXT = """\
-This is a research chatbot. Before you use it, please read what happens to your data.
-
-What we collect: every message you send and every reply, the time of each message, the model used,
-your browser's user-agent and accept-language headers, and the country and region derived from your
-IP address. Your IP address itself is not stored: it is replaced by a keyed pseudonym.
-
-How it is used: to study how people use chatbots and to build open datasets.
-
-Publication: your conversations may be published in a public dataset after automated removal of
-some personal information (names, e-mail addresses, phone numbers). Removal is not perfect: do not
-share anything you would not want to be public.
-
-You can stop at any time by closing this page. By agreeing you confirm that you are at least 18
-years old and that you accept these terms.
-"""
 
 
 class ModelSpec(BaseModel):
@@ -115,8 +98,12 @@ class Settings(BaseSettings):
 
     # consent
     consent_version: str = Field(default="1", min_length=1, max_length=64)
-    consent_text: str = DEFAULT_CONSENT_TEXT
-    consent_file: Path | None = None
+    #: None = generated from these settings (collect.consent.default_consent_text), so it is never wrong
+    consent_text: str | None = None
+    #: one file, or {language tag = file} with an optional "default" (picked by Accept-Language)
+    consent_file: Annotated[Path | dict[str, Path] | None, NoDecode] = None
+    #: conversations whose newest turn is older than this are deleted by `wildchat purge` (None: kept)
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
     consent_max_age_days: int = Field(default=180, ge=1, le=3650)
     cookie_name: str = Field(default="wildchat_consent", pattern=r"^[A-Za-z0-9_-]+$")
     cookie_secure: bool = False
@@ -161,6 +148,13 @@ class Settings(BaseSettings):
             value = _str_list(value)
         if isinstance(value, list):
             return [parse_model_spec(v.strip()) if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("consent_file", mode="before")
+    @classmethod
+    def _parse_consent_file(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            return json.loads(value)
         return value
 
     @field_validator("trusted_proxies", "moderation_blocklist", mode="before")
@@ -222,10 +216,10 @@ class Settings(BaseSettings):
         return self.secret_key.get_secret_value().encode("utf-8")
 
     def consent_document(self) -> str:
-        """The consent text shown to users (``consent_file`` wins over ``consent_text``)."""
-        if self.consent_file is not None:
-            return self.consent_file.read_text(encoding="utf-8")
-        return self.consent_text
+        """The default consent text (``consent_file`` wins over ``consent_text``; else generated)."""
+        from wildchat.collect.consent import consent_documents
+
+        return consent_documents(self)["default"]
 
     def to_env_json(self) -> str:
         """All values as JSON, secret included: passed to worker processes via the environment."""

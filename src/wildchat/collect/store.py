@@ -15,6 +15,7 @@ a sibling branch and never overwrites.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wildchat.collect.client import ClientInfo
-from wildchat.collect.db.models import ConsentRow, ConversationRow, TurnRow
+from wildchat.collect.db.models import ConsentDocumentRow, ConsentRow, ConversationRow, TurnRow
 from wildchat.collect.errors import ApiError
 from wildchat.schema import Message
 
@@ -68,6 +69,12 @@ _BRANCH_ROWS = select(
     _TURNS.c.id, _TURNS.c.parent_id, _TURNS.c.role, _TURNS.c.content, _TURNS.c.turn_index
 ).where(_TURNS.c.conversation_id == bindparam("cid"))
 _TURN_BY_REQUEST = select(_TURNS.c.id).where(_TURNS.c.request_id == bindparam("rid"))
+# Withdrawal marks the consent row; every chat checks it (shared row lock: a withdrawal in
+# progress holds it exclusively, so a chat either commits before it or sees it withdrawn).
+_CONSENTS: Table = ConsentRow.__table__  # type: ignore[assignment]
+_LIVE_CONSENT = (
+    select(_CONSENTS.c.withdrawn_at).where(_CONSENTS.c.id == bindparam("consent")).with_for_update(read=True)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +112,30 @@ def _retrying(fn: Callable[[], T], attempts: int = 4) -> T:
     return fn()
 
 
-def record_consent(sf: SessionFactory, version: str, client: ClientInfo, now: datetime) -> ConsentRow:
-    """Store one consent; its id goes into the signed cookie."""
+def _document_id(s: Session, version: str, language: str, text: str, now: datetime) -> int:
+    """The stored consent document with this exact text (inserted the first time it is agreed to)."""
+    digest = hashlib.sha256("\x1f".join((version, language, text)).encode("utf-8")).hexdigest()
+    found = s.scalar(select(ConsentDocumentRow.id).where(ConsentDocumentRow.sha256 == digest))
+    if found is not None:
+        return int(found)
+    doc = ConsentDocumentRow(sha256=digest, version=version, language=language, text=text, created_at=now)
+    s.add(doc)
+    s.flush()
+    return int(doc.id)
+
+
+def record_consent(
+    sf: SessionFactory,
+    version: str,
+    client: ClientInfo,
+    now: datetime,
+    document: tuple[str, str] | None = None,
+) -> ConsentRow:
+    """Store one consent; its id goes into the signed cookie.
+
+    ``document`` = ``(language tag, full text)`` shown to the participant: stored
+    once in ``consent_documents`` and referenced by the consent row.
+    """
     row = ConsentRow(
         id=uuid.uuid4().hex,
         version=version,
@@ -120,8 +149,16 @@ def record_consent(sf: SessionFactory, version: str, client: ClientInfo, now: da
     )
 
     def run() -> ConsentRow:
-        with sf.begin() as s:
-            s.add(row)
+        for attempt in range(2):
+            try:
+                with sf.begin() as s:
+                    if document is not None:
+                        row.document_id = _document_id(s, version, document[0], document[1], now)
+                    s.add(row)
+                break
+            except IntegrityError:  # two first consents raced to insert the same document
+                if attempt:
+                    raise
         return row
 
     return _retrying(run)
@@ -141,6 +178,20 @@ def _branch(rows: dict[int, Any], leaf_id: int) -> list[Message]:
     return out
 
 
+def _dialect(s: Any) -> str:
+    """Dialect name of a Core connection or an ORM session."""
+    return str(s.get_bind().dialect.name if isinstance(s, Session) else s.dialect.name)
+
+
+def _check_live(s: Any, consent_id: str) -> None:
+    """403 unless the consent exists and is not withdrawn (shared row lock on PostgreSQL)."""
+    live = s.execute(_LIVE_CONSENT, {"consent": consent_id}).first()
+    if live is None or live.withdrawn_at is not None:
+        raise ApiError(
+            403, "consent_required", "consent withdrawn or not found; please agree to the terms again"
+        )
+
+
 def _start(
     s: Any,
     consent_id: str,
@@ -153,6 +204,7 @@ def _start(
 ) -> PreparedExchange:
     history: list[Message] = []
     index = 0
+    _check_live(s, consent_id)
     if conversation_id is None:
         if parent_id is not None:
             raise ApiError(400, "bad_parent", "parent_id needs the conversation_id it belongs to")
@@ -190,6 +242,10 @@ def _start(
             "state": client.state,
         },
     ).scalar_one()
+    if _dialect(s) == "sqlite":
+        # SQLite took its write lock only at the first insert above (pysqlite begins lazily), so
+        # the check at the top may predate a withdrawal that committed since: check again.
+        _check_live(s, consent_id)
     history.append(Message(role="user", content=message))
     return PreparedExchange(conversation_id, turn_id, index, history, now)
 

@@ -121,7 +121,8 @@
     if (!el.confirmCheck.checked || !state.consent) return;
     el.confirmSubmit.disabled = true;
     try {
-      await api("POST", "/api/consent", { agree: true, confirm: true, version: state.consent.version });
+      await api("POST", "/api/consent", { agree: true, confirm: true, version: state.consent.version,
+                                          language: state.consent.language });
       el.dialog.close();
       clearError();
       // A new consent owns new conversations: the server will not continue one made under another.
@@ -323,6 +324,32 @@
     setBusy(false);
     el.input.focus();
   }
+
+  // ---- hooks for the "My conversations" view (me.js) -------------------------
+
+  // open(): show a stored branch as the current chat, so the next message continues it.
+  // exchanges: [{user, assistant, parentId, assistantTurnId}] root first.
+  window.wildchatChat = {
+    open(conversationId, exchanges) {
+      if (state.busy) return false;
+      resetChat();
+      clearError();
+      state.conversationId = conversationId;
+      for (const ex of exchanges) {
+        const userMsg = addMessage("user", ex.user);
+        const reply = addMessage("assistant", ex.assistant);
+        state.exchanges.push({ text: ex.user, parentId: ex.parentId, assistantTurnId: ex.assistantTurnId,
+                               nodes: [userMsg.item, reply.item] });
+      }
+      setBusy(false);
+      return true;
+    },
+    current() { return state.conversationId; },
+    busy() { return state.busy; },
+    reset() { if (!state.busy) resetChat(); },
+    showChat() { return showChat(); },
+    showConsent(message) { resetChat(); return showConsent(message); },
+  };
 
   // ---- wiring ---------------------------------------------------------------
 
