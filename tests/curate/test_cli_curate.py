@@ -83,16 +83,19 @@ def test_curate_from_the_collection_database(tmp_path: Path) -> None:
 
     db = f"sqlite:///{tmp_path / 'collect.db'}"
     secret = "collect-secret-key-for-tests-0123456789abcdef"
+    ip_key = "collect-ip-pseudonym-key-for-tests-0123456789"
     settings = load_settings(
         None,
         data_dir=tmp_path / "data",
         database_url=db,
         secret_key=secret,
+        ip_key=ip_key,
         models=["echo=replay"],
         rate_limit_per_minute=1000,
     )
     headers = {"user-agent": "Browser/9", "accept-language": "es-ES"}
-    with TestClient(create_app(settings), client=("203.0.113.77", 50123)) as client:
+    peer = ("203.0.113.77", 50123)
+    with TestClient(create_app(settings), client=peer, base_url="https://testserver") as client:
         assert (
             client.post("/api/consent", json={"agree": True, "confirm": True, "version": "1"}).status_code
             < 300
@@ -118,7 +121,7 @@ def test_curate_from_the_collection_database(tmp_path: Path) -> None:
         ("user", "follow up"),
         ("assistant", "You said: follow up"),
     ]
-    assert conv["hashed_ip"] == rekey_hash(b"rel", hmac_ip(secret.encode(), "203.0.113.77"))
+    assert conv["hashed_ip"] == rekey_hash(b"rel", hmac_ip(ip_key.encode(), "203.0.113.77"))
     assert conv["header"] == {"accept-language": "es-ES", "user-agent": "Browser/9"}
     stats = json.loads((out / "stats.json").read_text())
     assert stats["link"]["dropped"] == {"duplicate_log": 1, "prefix_log": 1}

@@ -7,10 +7,14 @@ complete, partial or empty -- in a second one.  Both are synchronous and run
 in a worker thread.  They execute prebuilt Core statements with parameter
 dicts on whatever ``begin()`` gives (the server passes its ``Engine``: a
 pooled Connection, no ORM session), which was ~30% of server CPU when each
-request built and cache-keyed fresh ORM/``values()`` statements.  A
-``parent_id`` always names the message the new user message follows (an
-assistant turn); ``None`` starts at the root, so a regenerate or an edit adds
-a sibling branch and never overwrites.
+request built and cache-keyed fresh ORM/``values()`` statements.
+
+Where a new user message goes in an existing conversation: a ``parent_id``
+names the assistant turn it follows (a regenerate or an edit adds a sibling
+branch and never overwrites); ``0`` starts a new branch at the root (an edit
+of the first message); ``None`` continues the conversation's most recent
+branch, i.e. follows its latest assistant turn -- what any client written
+against another chat API expects when it sends only the conversation id.
 """
 
 from __future__ import annotations
@@ -192,6 +196,11 @@ def _check_live(s: Any, consent_id: str) -> None:
         )
 
 
+def _latest_assistant(rows: dict[int, Any]) -> int | None:
+    """The most recently stored assistant turn (ids grow with insertion), or ``None``."""
+    return max((r.id for r in rows.values() if r.role == "assistant"), default=None)
+
+
 def _start(
     s: Any,
     consent_id: str,
@@ -206,8 +215,9 @@ def _start(
     index = 0
     _check_live(s, consent_id)
     if conversation_id is None:
-        if parent_id is not None:
+        if parent_id:
             raise ApiError(400, "bad_parent", "parent_id needs the conversation_id it belongs to")
+        parent_id = None
         conversation_id = uuid.uuid4().hex
         s.execute(_INSERT_CONVERSATION, {"id": conversation_id, "consent_id": consent_id, "created_at": now})
     else:
@@ -217,6 +227,10 @@ def _start(
         rows = {r.id: r for r in s.execute(_BRANCH_ROWS, {"cid": conversation_id})}
         if sum(1 for r in rows.values() if r.role == "user") >= max_turns:
             raise ApiError(429, "max_turns", f"this conversation reached its limit of {max_turns} turns")
+        if parent_id is None:
+            parent_id = _latest_assistant(rows)
+        elif parent_id == 0:
+            parent_id = None
         if parent_id is not None:
             parent = rows.get(parent_id)
             if parent is None:
