@@ -7,8 +7,11 @@ no secret key outside ``dev`` mode, a secret key too short to be a key, an
 unknown backend, no models at all.
 
 In ``dev`` mode a missing key is generated once and kept in
-``<data_dir>/secret.key`` (mode 0600), so pseudonyms stay stable across
-restarts of a development server.
+``<data_dir>/secret.key`` (cookie signing) and ``<data_dir>/ip.key`` (IP
+pseudonyms), both mode 0600 in a 0700 folder, so cookies and pseudonyms stay
+stable across restarts of a development server.  The two keys are separate
+on purpose: the cookie key can be rotated (everyone consents again) without
+changing pseudonyms, and a leaked cookie key does not let anyone link IPs.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = ["ModelSpec", "Settings", "load_settings", "parse_model_spec"]
 BackendKind = Literal["openai", "local", "replay"]
 MIN_KEY_CHARS = 32
 KEY_FILE = "secret.key"
+IP_KEY_FILE = "ip.key"
 
 
 class ModelSpec(BaseModel):
@@ -89,6 +93,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=20, ge=0, le=500)
     secret_key: SecretStr | None = None
+    #: HMAC key of the IP pseudonyms (``hashed_ip``, rate-limit keys); never the cookie key.
+    ip_key: SecretStr | None = None
 
     # privacy and geolocation
     store_raw_ip: bool = False
@@ -106,7 +112,8 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(default=None, ge=1, le=36500)
     consent_max_age_days: int = Field(default=180, ge=1, le=3650)
     cookie_name: str = Field(default="wildchat_consent", pattern=r"^[A-Za-z0-9_-]+$")
-    cookie_secure: bool = False
+    #: Secure cookie (HTTPS only); defaults to true, false only in ``dev`` mode.
+    cookie_secure: bool = True
 
     # models
     models: Annotated[list[ModelSpec], NoDecode] = Field(default_factory=list)
@@ -117,6 +124,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=30, ge=1)
     turns_per_day: int = Field(default=1000, ge=1)
     redis_url: str | None = None
+    #: Redis connect and socket timeout; past it the in-process limiter takes over.
+    redis_timeout_s: float = Field(default=0.5, gt=0, le=30)
+    #: IPv6 clients share one rate-limit key per network of this prefix length.
+    rate_limit_ipv6_prefix: int = Field(default=64, ge=16, le=128)
+    #: Consents a client (rate-limit key) may record per hour.
+    consents_per_hour: int = Field(default=20, ge=1)
     max_message_chars: int = Field(default=16000, ge=1)
     max_body_bytes: int = Field(default=262144, ge=1024)
     max_turns_per_conversation: int = Field(default=100, ge=1)
@@ -181,6 +194,14 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg:" + value[len("postgresql:") :]
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _dev_cookie(cls, data: Any) -> Any:
+        """``cookie_secure`` unset in ``dev`` mode -> false (plain-HTTP local testing)."""
+        if isinstance(data, dict) and data.get("cookie_secure") is None and _truthy(data.get("dev")):
+            data = {**data, "cookie_secure": False}
+        return data
+
     @model_validator(mode="after")
     def _check_safety(self) -> Settings:
         if not self.models:
@@ -196,6 +217,16 @@ class Settings(BaseSettings):
             )
         if key and len(key) < MIN_KEY_CHARS:
             raise ValueError(f"secret_key must be at least {MIN_KEY_CHARS} characters")
+        ip_key = self.ip_key.get_secret_value() if self.ip_key else ""
+        if not ip_key and not self.dev:
+            raise ValueError(
+                "ip_key is required (set WILDCHAT_IP_KEY or ip_key in the config; at least 32 characters, "
+                "not the secret_key), or run with --dev to generate one"
+            )
+        if ip_key and len(ip_key) < MIN_KEY_CHARS:
+            raise ValueError(f"ip_key must be at least {MIN_KEY_CHARS} characters")
+        if ip_key and ip_key == key:
+            raise ValueError("ip_key must differ from secret_key (cookies and pseudonyms use separate keys)")
         if self.admin_token is not None and len(self.admin_token.get_secret_value()) < MIN_KEY_CHARS:
             raise ValueError(f"admin_token must be at least {MIN_KEY_CHARS} characters")
         if self.moderation == "blocklist" and not self.moderation_blocklist:
@@ -215,24 +246,43 @@ class Settings(BaseSettings):
             raise RuntimeError("no secret key: build settings with load_settings()")
         return self.secret_key.get_secret_value().encode("utf-8")
 
+    @property
+    def ip_key_bytes(self) -> bytes:
+        """The IP pseudonym key (``load_settings`` generates it in dev mode)."""
+        if self.ip_key is None:
+            raise RuntimeError("no ip key: build settings with load_settings()")
+        return self.ip_key.get_secret_value().encode("utf-8")
+
     def consent_document(self) -> str:
         """The default consent text (``consent_file`` wins over ``consent_text``; else generated)."""
         from wildchat.collect.consent import consent_documents
 
         return consent_documents(self)["default"]
 
-    def to_env_json(self) -> str:
-        """All values as JSON, secret included: passed to worker processes via the environment."""
+    def to_worker_json(self) -> str:
+        """All values as JSON, secrets included: written to a 0600 file for worker processes.
+
+        Never put this in an environment variable (``/proc/PID/environ``,
+        crash reporters and child processes would see the keys).
+        """
         data = self.model_dump(mode="json")
-        data["secret_key"] = self.secret_key.get_secret_value() if self.secret_key else None
-        data["admin_token"] = self.admin_token.get_secret_value() if self.admin_token else None
+        for name in ("secret_key", "ip_key", "admin_token"):
+            value = getattr(self, name)
+            data[name] = value.get_secret_value() if value else None
         return json.dumps(data)
 
 
-def _dev_key(data_dir: Path) -> str:
-    """Read or create ``<data_dir>/secret.key`` (0600) for dev mode."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / KEY_FILE
+def _truthy(value: Any) -> bool:
+    """A raw ``dev`` value (bool, or a string from the environment) as a bool."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _dev_key(data_dir: Path, name: str = KEY_FILE) -> str:
+    """Read or create ``<data_dir>/<name>`` (0600, folder 0700 when created) for dev mode."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = data_dir / name
     if path.exists():
         return path.read_text(encoding="ascii").strip()
     key = secrets.token_urlsafe(48)
@@ -266,7 +316,10 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
     merged.update(given)
     dev = bool(merged.get("dev")) or os.environ.get("WILDCHAT_DEV", "").lower() in ("1", "true", "yes")
     has_key = bool(merged.get("secret_key")) or bool(os.environ.get("WILDCHAT_SECRET_KEY"))
+    has_ip_key = bool(merged.get("ip_key")) or bool(os.environ.get("WILDCHAT_IP_KEY"))
+    data_dir = Path(merged.get("data_dir") or os.environ.get("WILDCHAT_DATA_DIR") or "data")
     if dev and not has_key:
-        data_dir = Path(merged.get("data_dir") or os.environ.get("WILDCHAT_DATA_DIR") or "data")
         merged["secret_key"] = _dev_key(data_dir)
+    if dev and not has_ip_key:
+        merged["ip_key"] = _dev_key(data_dir, IP_KEY_FILE)
     return Settings(**merged)

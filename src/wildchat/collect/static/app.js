@@ -1,6 +1,8 @@
 // wildchat collection page: consent (two explicit steps), then a streaming chat.
-// Dependency-free, no build step. Every piece of user or model text is written
-// with textContent, never innerHTML, so chat content can never become markup.
+// Dependency-free, no build step. User text is written with textContent, never as markup.
+// Model replies are Markdown: the server renders them (POST /api/render: markdown-it-py with raw
+// HTML off, then the nh3 allow-list sanitiser), and the page only ever inserts that sanitised HTML,
+// through an inert <template>. If rendering fails, the reply falls back to textContent.
 "use strict";
 
 (() => {
@@ -154,6 +156,110 @@
     el.input.focus();
   }
 
+  // ---- Markdown replies ---------------------------------------------------------
+
+  const RENDER_INTERVAL_MS = 200; // while streaming, at most ~5 renders a second per reply
+
+  function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+
+  function copyCode(code, button) {
+    const text = code.textContent;
+    const done = (label) => {
+      button.textContent = label;
+      setTimeout(() => { button.textContent = "Copy"; }, 1500);
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(() => done("Copied"), () => done("Copy failed"));
+    } else {
+      done("Copy failed");
+    }
+  }
+
+  // Code blocks get a header (language label + copy button); tables a scroll wrapper;
+  // links open in a new tab without an opener or referrer. Runs on the inert template.
+  function decorate(root) {
+    for (const code of root.querySelectorAll("pre > code")) {
+      const pre = code.parentElement;
+      const match = /(?:^|\s)language-([\w+#.-]+)/.exec(code.className);
+      const block = document.createElement("div");
+      block.className = "code-block";
+      const head = document.createElement("div");
+      head.className = "code-head";
+      const label = document.createElement("span");
+      label.className = "code-lang";
+      label.textContent = match ? match[1] : "text";
+      const copy = document.createElement("button");
+      copy.type = "button";
+      copy.className = "code-copy secondary";
+      copy.textContent = "Copy";
+      copy.setAttribute("aria-label", `Copy ${label.textContent} code`);
+      copy.addEventListener("click", () => copyCode(code, copy));
+      head.append(label, copy);
+      pre.replaceWith(block);
+      block.append(head, pre);
+    }
+    for (const table of root.querySelectorAll("table")) {
+      const wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      table.replaceWith(wrap);
+      wrap.append(table);
+    }
+    for (const a of root.querySelectorAll("a[href]")) {
+      a.target = "_blank";
+      a.rel = "noopener noreferrer nofollow";
+    }
+  }
+
+  function showHtml(content, html) {
+    const tpl = document.createElement("template"); // parsed inert: nothing loads or runs here
+    tpl.innerHTML = html.trim();
+    decorate(tpl.content);
+    content.classList.add("md");
+    content.replaceChildren(tpl.content);
+  }
+
+  function showPlain(content, text) {
+    content.classList.remove("md");
+    content.textContent = text;
+  }
+
+  // One reply bubble's renderer: set(text) as often as deltas arrive; renders are sequential,
+  // at most one in flight, and the latest text always ends up rendered. settled() resolves
+  // once what is shown is the latest text. After a failed render the reply stays plain text.
+  function markdownView(content) {
+    let raw = "";
+    let shown = null;
+    let plain = false;
+    let running = null;
+    async function loop() {
+      let last = 0;
+      while (!plain && shown !== raw) {
+        const wait = last + RENDER_INTERVAL_MS - Date.now();
+        if (shown !== null && wait > 0) await sleep(wait);
+        const text = raw;
+        last = Date.now();
+        try {
+          const data = await api("POST", "/api/render", { text });
+          if (plain) break;
+          showHtml(content, String(data.html));
+          shown = text;
+        } catch (_) {
+          plain = true;
+          showPlain(content, raw);
+        }
+      }
+      running = null;
+    }
+    return {
+      set(text) {
+        raw = text;
+        if (plain || shown === null) showPlain(content, text); // visible at once, until rendered
+        if (!plain && !running) running = loop();
+      },
+      settled() { return running || Promise.resolve(); },
+    };
+  }
+
   // ---- messages ---------------------------------------------------------------
 
   function addMessage(role, text) {
@@ -169,7 +275,12 @@
     el.messages.append(item);
     el.empty.hidden = true;
     item.scrollIntoView({ block: "end" });
-    return { item, content };
+    const msg = { item, content, view: null };
+    if (role === "assistant") {
+      msg.view = markdownView(content);
+      if (text) msg.view.set(text);
+    }
+    return msg;
   }
 
   function note(msg, text) {
@@ -226,10 +337,12 @@
 
   // Send `text` as a reply to `parentId` (an assistant turn id; null = a new root)
   // and stream the answer. Returns nothing; failures end up in the banner.
+  // Inside a conversation a new root is parent_id 0 (no parent_id would continue the latest branch).
   async function sendTurn(text, parentId) {
     clearError();
     const model = el.model.value;
-    const payload = { conversation_id: state.conversationId, message: text, model, parent_id: parentId,
+    const parent = parentId === null && state.conversationId ? 0 : parentId;
+    const payload = { conversation_id: state.conversationId, message: text, model, parent_id: parent,
                       ...sampling() };
     const userMsg = addMessage("user", text);
     const reply = addMessage("assistant", "");
@@ -249,8 +362,12 @@
       if (!resp.ok) throw await failure(resp);
       state.exchanges.push(exchange); // the server stored the user turn
       let serverError = null;
+      let replyText = "";
       for await (const ev of events(resp)) {
-        if (typeof ev.delta === "string") reply.content.textContent += ev.delta;
+        if (typeof ev.delta === "string") {
+          replyText += ev.delta;
+          reply.view.set(replyText);
+        }
         if (ev.conversation_id) state.conversationId = ev.conversation_id;
         if (ev.assistant_turn_id !== undefined && ev.assistant_turn_id !== null) {
           exchange.assistantTurnId = ev.assistant_turn_id;
@@ -275,6 +392,7 @@
         handle(err);
       }
     } finally {
+      await reply.view.settled(); // the final text is rendered before the reply counts as done
       reply.item.classList.remove("streaming");
       reply.item.removeAttribute("aria-busy");
       state.controller = null;
