@@ -10,7 +10,9 @@ with a ``name: <family>`` line.  An entry's family name is its
 
 **Matching.** Word 3-shingles (lower-cased, punctuation-insensitive) ->
 MinHash (datasketch) -> LSH candidates -> the candidate with the highest
-estimated Jaccard similarity at or above ``threshold`` wins.  Jaccard on
+estimated Jaccard similarity at or above ``threshold`` wins; payload slots of
+library templates ("[INSERT PROMPT HERE]", ``{question}``) are removed before
+shingling (:func:`strip_slots`).  Jaccard on
 shingles survives the edits users make to templates (a filled-in question, a
 renamed persona, trimmed lines).  Texts under ``min_words`` words are not
 compared (no template is that short) and get ``False``.
@@ -40,6 +42,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+#: Payload slots in published templates: "[INSERT PROMPT HERE]", "{question}", "<your request>".
+_SLOT = re.compile(r"\[[^\]\n]{0,60}\]|\{[^}\n]{0,60}\}|<[^>\n]{0,60}>")
+SLOT_MARK = "[PAYLOAD]"
 MAX_CHARS = 50_000  # cost bound per text; templates are far shorter
 
 
@@ -104,6 +109,37 @@ def _minhash(sh: set[str], num_perm: int) -> Any:
     return m
 
 
+def strip_slots(text: str) -> str:
+    """``text`` without its payload slots, so a template and a filled-in copy share more shingles."""
+    return _SLOT.sub(" ", text)
+
+
+def common_template(texts: Sequence[str], min_share: float = 0.5) -> str:
+    """The lines shared by at least ``min_share`` of ``texts``; other runs of lines -> ``[PAYLOAD]``.
+
+    Turns a cluster of filled-in copies of one template into the template
+    with its payload slots removed: what users changed (their question, a
+    name) is dropped, which also keeps their own words out of a library file.
+    Lines are compared after collapsing whitespace; order follows ``texts[0]``.
+    """
+    if not texts:
+        return ""
+    norm = [[" ".join(line.split()) for line in t.splitlines()] for t in texts]
+    counts: Counter[str] = Counter()
+    for lines in norm:
+        counts.update({line for line in lines if line})
+    need = max(1, int(min_share * len(texts) + 0.999))
+    out: list[str] = []
+    for line in norm[0]:
+        if not line:
+            continue
+        if counts[line] >= need:
+            out.append(line)
+        elif not out or out[-1] != SLOT_MARK:
+            out.append(SLOT_MARK)
+    return "\n".join(out)
+
+
 class JailbreakMatcher:
     """MinHash-LSH index over a library; :meth:`match` names the family per text."""
 
@@ -124,7 +160,7 @@ class JailbreakMatcher:
         self._lsh = MinHashLSH(threshold=threshold * 0.8, num_perm=num_perm)
         self._hashes: list[Any] = []
         for i, entry in enumerate(self.entries):
-            m = _minhash(shingles(entry.text), num_perm)
+            m = _minhash(shingles(strip_slots(entry.text)), num_perm)
             self._hashes.append(m)
             self._lsh.insert(i, m)
 
