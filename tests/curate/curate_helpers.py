@@ -80,7 +80,11 @@ def logs() -> Logs:
 
 @pytest.fixture
 def curate(tmp_path: Path) -> Callable[..., CurateResult]:
-    """Run the pipeline in-process on ``inputs``; keyword ``sets`` are ``--set`` overrides."""
+    """Run the pipeline in-process on ``inputs``; keyword ``sets`` are ``--set`` overrides.
+
+    ``STAGES`` has no ``pii`` stage (these tests are about linking and cleaning), so the run
+    opts in with ``allow_unredacted`` unless the caller says otherwise.
+    """
 
     def run(
         inputs: Sequence[Path | str],
@@ -92,6 +96,7 @@ def curate(tmp_path: Path) -> Callable[..., CurateResult]:
         cfg: CurateConfig = load_config(
             None, ["executor.workers=1", f"pipeline.stages={list(STAGES)!r}", *sets]
         )
+        kw.setdefault("allow_unredacted", True)
         return run_curate(inputs, out or tmp_path / "out", cfg, ip_key=key, **kw)
 
     return run

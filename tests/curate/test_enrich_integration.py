@@ -158,7 +158,7 @@ def test_local_and_ray_carry_the_same_counters(tmp_path: Path, ray_session: None
     results: dict[str, Any] = {}
     for name in ("local", "ray"):
         cfg = load_config(None, [*sets, f'executor.name="{name}"'])
-        results[name] = run_curate([src], tmp_path / name, cfg, ip_key="k").stats
+        results[name] = run_curate([src], tmp_path / name, cfg, ip_key="k", allow_unredacted=True).stats
     counters = {n: {s["name"]: s["counters"] for s in st["stages"]} for n, st in results.items()}
     assert counters["local"] == counters["ray"]
     assert (

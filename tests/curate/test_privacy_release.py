@@ -139,7 +139,11 @@ def test_release_layout_schema_splits_stats_and_card(logs: Logs, tmp_path: Path,
         assert r["conversation_hash"] == conversation_hash(r["conversation"])  # the shared helper agrees
     stats = json.loads((out / "stats.json").read_text())
     assert stats["release"]["full"] == 2 and stats["release"]["public"] == 1
-    assert stats["release"]["toxic_unlabelled"] == 0 and stats["warnings"] == []
+    assert stats["release"]["toxic_unlabelled"] == 0
+    # the only warning: this test pipeline has no pii stage (run with allow_unredacted)
+    assert stats["warnings"] == [
+        "the pii stage did not run: this release is NOT PII-redacted (--allow-unredacted)"
+    ]
     by = {s["name"]: s for s in stats["stages"]}
     assert by["consent"]["dropped"] == {"no_consent": 1} and by["consent"]["seconds"] >= 0
     assert stats["release"]["models"] == {"gpt-3.5-turbo": 1, "gpt-4": 1}

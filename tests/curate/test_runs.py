@@ -139,11 +139,19 @@ def test_bad_input_is_counted_with_reasons_and_examples(logs: Logs, tmp_path: Pa
         "unreadable_file": 1,
     }
     assert res.stats["link"]["dropped"] == {"duplicate_request_id": 1}
-    assert any("c.parquet" in e for e in ingest["examples"]["unreadable_file"])
-    assert any(e.startswith(str(d / "a.jsonl") + ":") for e in ingest["examples"]["bad_timestamp"])
+    # examples name files, so they are kept privately (mode 0600), never in the published stats/card
+    details_path = res.out / ".state" / "details.json"
+    assert details_path.stat().st_mode & 0o777 == 0o600
+    examples = json.loads(details_path.read_text())["ingest_examples"]
+    assert any("c.parquet" in e for e in examples["unreadable_file"])
+    assert any(e.startswith(str(d / "a.jsonl") + ":") for e in examples["bad_timestamp"])
     assert sorted(texts(r)[0][1] for r in read_full(res.out)) == ["good one", "second file"]
-    stats_text = (res.out / "stats.json").read_text()
-    assert "bad 3" not in stats_text and "wizard" not in stats_text  # examples never echo content
+    for published in (res.out / "stats.json", res.out / "README.md"):
+        text = published.read_text()
+        assert "bad 3" not in text and "wizard" not in text  # examples never echo content
+        assert str(tmp_path) not in text and "a.jsonl" not in text  # no input paths
+    assert "examples" not in ingest
+    assert "bad 3" not in details_path.read_text() and "wizard" not in details_path.read_text()
 
 
 def test_parquet_and_gzip_inputs_give_the_same_conversations(logs: Logs, tmp_path: Path, curate: Any) -> None:

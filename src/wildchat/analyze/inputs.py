@@ -89,10 +89,20 @@ def is_prompts_file(path: Path) -> bool:
     return False
 
 
-def release_parquet_files(path: Path) -> list[Path] | None:
-    """Parquet files of a release-schema file/folder, or ``None`` if not one."""
+def release_parquet_files(path: Path, split: str = "full") -> list[Path] | None:
+    """Parquet files of a release-schema file/folder, or ``None`` if not one.
+
+    A curated release folder gives exactly its ``split``'s shards
+    (:func:`wildchat.formats.release.split_files`, which raises
+    :class:`~wildchat.formats.release.ReleaseError` for a broken release);
+    never both splits.
+    """
     import pyarrow.parquet as pq
 
+    from wildchat.formats.release import is_release, split_files
+
+    if is_release(path):
+        return split_files(path, split)
     files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
     if not files or any(f.suffix != ".parquet" for f in files):
         return None
@@ -115,28 +125,25 @@ def release_parquet_files(path: Path) -> list[Path] | None:
     return files
 
 
-def parquet_rows(path: Path) -> int | None:
+def parquet_rows(path: Path, split: str = "full") -> int | None:
     """Conversations in a release-schema Parquet file/folder (from metadata), else ``None``."""
     import pyarrow.parquet as pq
 
-    files = release_parquet_files(path) if path.exists() else None
+    files = release_parquet_files(path, split) if path.exists() else None
     if files is None:
         return None
     return int(sum(pq.ParquetFile(f).metadata.num_rows for f in files))
 
 
 def iter_release_parquet(files: list[Path], report: SkipReport, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Stream release-schema Parquet files as batches (bounded memory)."""
-    import pyarrow.parquet as pq
+    """Stream release-schema Parquet files as batches (bounded memory; see
+    :func:`wildchat.formats.release.iter_release_batches`)."""
+    from wildchat.formats.release import iter_release_batches
 
-    for f in files:
-        # pre_buffer=False: with pre-buffering, pyarrow keeps every byte range it
-        # read cached until the file is closed -- memory grows with the file.
-        pf = pq.ParquetFile(f, pre_buffer=False)
-        for batch in pf.iter_batches(batch_size=batch_size, use_threads=False):
-            report.read += batch.num_rows
-            report.written += batch.num_rows
-            yield batch
+    for batch in iter_release_batches(files, batch_size):
+        report.read += batch.num_rows
+        report.written += batch.num_rows
+        yield batch
 
 
 def iter_prompt_batches(path: Path, report: SkipReport, batch_size: int = 1024) -> Iterator[pa.RecordBatch]:
@@ -177,16 +184,22 @@ def iter_prompt_batches(path: Path, report: SkipReport, batch_size: int = 1024) 
 
 
 def iter_dataset(
-    path: Path, fmt: str | None, report: SkipReport, batch_size: int = 1024
+    path: Path, fmt: str | None, report: SkipReport, batch_size: int = 1024, split: str = "full"
 ) -> Iterator[pa.RecordBatch]:
-    """Batches of one dataset; raises ``OSError``/``ValueError`` when unreadable."""
+    """Batches of one dataset (a release folder: its ``split``); raises ``OSError``/``ValueError``
+    when unreadable (:class:`~wildchat.formats.release.ReleaseError` for a broken release)."""
+    from wildchat.formats.release import is_release, split_files
+
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
+    if is_release(path):
+        yield from iter_release_parquet(split_files(path, split), report, batch_size)
+        return
     if fmt == PROMPTS_FORMAT or (fmt is None and is_prompts_file(path)):
         yield from iter_prompt_batches(path, report, batch_size)
         return
     if fmt is None:
-        files = release_parquet_files(path)
+        files = release_parquet_files(path, split)
         if files is not None:
             yield from iter_release_parquet(files, report, batch_size)
             return

@@ -22,6 +22,7 @@ from wildchat.analyze.aggregate import DatasetStats
 from wildchat.analyze.entropy import equal_size_samples, unigram_entropy
 from wildchat.analyze.inputs import dataset_names, iter_dataset, parquet_rows
 from wildchat.analyze.tokenize import TokenCounter, load_token_counter
+from wildchat.formats.release import ReleaseError
 from wildchat.skips import SkipReport
 
 __all__ = ["AnalyzeOptions", "AnalyzeResult", "NothingReadable", "analyze_datasets", "run_analysis"]
@@ -46,6 +47,7 @@ class AnalyzeOptions:
     detect_language: bool = True
     seed: int = 0
     batch_size: int = 1024
+    split: str = "full"  # which split of a release folder (wildchat.formats.release)
 
 
 @dataclass
@@ -117,11 +119,13 @@ def analyze_datasets(
         )
         report = SkipReport()
         started = time.monotonic()
-        if opts.fmt is None and (rows := parquet_rows(path)):
+        if opts.fmt is None and (rows := parquet_rows(path, opts.split)):
             agg.expect(rows)
         try:
-            for batch in iter_dataset(path, opts.fmt, report, opts.batch_size):
+            for batch in iter_dataset(path, opts.fmt, report, opts.batch_size, opts.split):
                 agg.update(batch)
+        except ReleaseError:  # a broken release is bad input for the whole run, not one skipped dataset
+            raise
         except Exception as exc:  # any reader failure: name the file and reason, go on
             errors.append({"name": name, "path": str(path), "reason": _describe(exc)})
             log(f"{path}: cannot be read ({type(exc).__name__}); skipped")

@@ -41,6 +41,9 @@ def analyze(
         True, "--detect-language/--no-detect-language", help="Label unlabelled conversations."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of every random sample."),
+    split: str = typer.Option(
+        "full", "--split", help="Which split of a release folder to read: full or public."
+    ),
 ) -> None:
     """Write the WildChat paper's tables and figures for chat datasets.
 
@@ -50,7 +53,15 @@ def analyze(
     """
     from wildchat.analyze.run import AnalyzeOptions, NothingReadable, run_analysis
     from wildchat.analyze.tokenize import TokenizerError
+    from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs, resolve_inputs
 
+    try:
+        resolve_inputs(datasets, split)  # a broken release folder is bad input: fail before any work
+    except ReleaseError as exc:
+        typer.echo(f"wildchat analyze: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if raw_log_inputs(datasets, fmt):
+        typer.echo(f"warning: {RAW_LOG_WARNING}", err=True)
     name_list = [n.strip() for n in names.split(",")] if names else None
     opts = AnalyzeOptions(
         out=out,
@@ -63,6 +74,7 @@ def analyze(
         embed=not no_embed,
         detect_language=detect_language,
         seed=seed,
+        split=split,
     )
 
     def log(msg: str) -> None:
@@ -70,6 +82,9 @@ def analyze(
 
     try:
         result = run_analysis(datasets, opts, log)
+    except ReleaseError as exc:
+        typer.echo(f"wildchat analyze: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except (NothingReadable, TokenizerError) as exc:
         typer.echo(f"wildchat analyze: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -46,14 +46,18 @@ def convert(
     if format is not None and format not in FORMATS:
         _error(console, f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
         raise typer.Exit(2)
+    from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs
+
     try:
         files = expand_inputs(inputs)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ReleaseError) as exc:
         _error(console, str(exc))
         raise typer.Exit(2) from exc
     if not files:
         _error(console, "no input files found")
         raise typer.Exit(1)
+    if raw_log_inputs(files, format):
+        console.print(f"warning: {RAW_LOG_WARNING}", style="yellow", markup=False, highlight=False)
 
     report = SkipReport()
     progress = Progress(

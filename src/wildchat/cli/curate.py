@@ -54,6 +54,12 @@ def curate(
         None, "--jailbreak-library", help="Shortcut for --set jailbreak.library_path=…"
     ),
     list_stages: bool = typer.Option(False, "--list-stages", help="List the available stages and exit."),
+    allow_unredacted: bool = typer.Option(
+        False,
+        "--allow-unredacted",
+        help="Write public/ even though the pipeline has no pii (or privacy) stage; "
+        "the card and stats.json then say the release is NOT PII-redacted.",
+    ),
 ) -> None:
     """Curate raw logs into a release in the WildChat-1M schema."""
     from wildchat.curate.config import load_config
@@ -82,7 +88,7 @@ def curate(
     except (StageConfigError, KeyError, OSError, ValueError) as exc:
         typer.echo(f"wildchat curate: bad configuration: {exc}", err=True)
         raise typer.Exit(2) from exc
-    from wildchat.curate.pipeline import run_curate
+    from wildchat.curate.pipeline import UnsafeReleaseError, run_curate
 
     try:
         result = run_curate(
@@ -93,7 +99,11 @@ def curate(
             limit=limit,
             db_url=db,
             log=lambda m: typer.echo(m, err=True),
+            allow_unredacted=allow_unredacted,
         )
+    except UnsafeReleaseError as exc:
+        typer.echo(f"wildchat curate: refusing to write a release: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except FileNotFoundError as exc:
         typer.echo(f"wildchat curate: {exc}", err=True)
         raise typer.Exit(2) from exc

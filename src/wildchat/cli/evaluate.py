@@ -50,6 +50,7 @@ def nll(
         None, "--batch-tokens", min=16, help="Padded tokens per pass (default 4096 CPU / 32768 GPU)."
     ),
     fmt: str | None = typer.Option(None, "--format", help="Input format for all datasets (default: detect)."),
+    split: str = typer.Option("full", "--split", help="Which split of a release folder: full or public."),
 ) -> None:
     """Per-token NLL of assistant tokens: a models x datasets matrix (JSON, CSV, heatmap).
 
@@ -74,6 +75,7 @@ def nll(
         batch_size=batch_size,
         batch_tokens=batch_tokens,
         fmt=fmt,
+        split=split,
     )
     try:
         result = run_nll(model, name or None, data, out, settings, log=_err)

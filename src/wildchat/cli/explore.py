@@ -89,6 +89,12 @@ def explore(
     host: str | None = typer.Option(None, "--host", help="Interface to listen on [127.0.0.1]."),
     port: int | None = typer.Option(None, "--port", help="TCP port [8766]."),
     build_only: bool = typer.Option(False, "--build-only", help="Build or update the index, then exit."),
+    split: str = typer.Option(
+        "public",
+        "--split",
+        help="Which split of a release folder to index: public (default: what a shared explorer may show) "
+        "or full.",
+    ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Search, filter and map conversations in the browser (read-only web app).
@@ -102,6 +108,15 @@ def explore(
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise _fail(f"no such file or folder: {', '.join(missing)}", 2)
+    if inputs:
+        from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs, resolve_inputs
+
+        try:
+            resolve_inputs(inputs, split)  # a broken release folder is bad input: fail before writing
+        except ReleaseError as exc:
+            raise _fail(str(exc), 2) from None
+        if raw_log_inputs(inputs, fmt):
+            typer.echo(f"warning: {RAW_LOG_WARNING}", err=True)
     if not settings.database_url:
         try:
             settings.index_dir.mkdir(parents=True, exist_ok=True)
@@ -120,6 +135,7 @@ def explore(
                 map=not no_map,
                 map_sample=map_sample,
                 embed_model=embed_model,
+                split=split,
             )
         except Exception as exc:
             reason = _db_error(exc)

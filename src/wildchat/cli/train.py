@@ -39,8 +39,9 @@ def export_sft(
     ),
     fmt: str = typer.Option("messages", "--format", help="messages | sharegpt | openai."),
     public_only: bool = typer.Option(
-        False, "--public-only", help="Read only curated releases' public/ split."
+        False, "--public-only", help="Read only curated releases' public/ split (= --split public)."
     ),
+    split: str = typer.Option("full", "--split", help="Which split of a release folder: full or public."),
     language: list[str] = typer.Option([], "--language", help="Keep only these languages (repeatable)."),
     min_turns: int = typer.Option(
         1, "--min-turns", min=1, help="Keep conversations with at least N replies."
@@ -71,6 +72,7 @@ def export_sft(
         out=out,
         fmt=fmt,
         public_only=public_only,
+        split=split,
         languages=list(language),
         min_turns=min_turns,
         max_tokens=max_tokens,

@@ -5,7 +5,9 @@ by position) and the unit's :class:`~wildchat.curate.linkplan.UnitPlan`, and
 builds columns directly (no per-row dataclasses).  Turn fields follow
 WildChat: user turns carry ``country``/``state``/``hashed_ip``/``header`` of
 the request that sent them, assistant turns the ``timestamp`` of the reply;
-both turns of an exchange share its ``turn_identifier``.  A leading system
+both turns of an exchange share its ``turn_identifier``.  ``conversation_id``
+and ``turn_identifier`` are the release's keyed ids (:meth:`UnitPlan.release_ids`),
+never the internal content addresses.  A leading system
 message becomes a ``system`` turn of the first exchange.  Conversation-level
 ``hashed_ip``/``country``/``state``/``header`` are the most frequent over the
 user turns (ties: the earliest).  ``conversation_hash`` is left null: the
@@ -55,7 +57,8 @@ def assemble(plan: UnitPlan, texts: Sequence[LogText]) -> pa.RecordBatch:
     schema = pipeline_schema()
     m = {name: plan.meta.column(name).to_pylist() for name in plan.meta.column_names}
     ts_list: list[int] = m["ts"]
-    tids: list[int] = plan.tids.tolist()
+    conv_ids, tid_arr = plan.release_ids()
+    tids: list[int] = tid_arr.tolist()
     t_content: list[str] = []
     t_role: list[str] = []
     t_tid: list[int] = []
@@ -142,7 +145,7 @@ def assemble(plan: UnitPlan, texts: Sequence[LogText]) -> pa.RecordBatch:
         "country": pa.array(conv_country, pa.string()),
         "hashed_ip": pa.array(conv_hip, pa.string()),
         "header": pa.array(conv_header, schema.field("header").type),
-        "conversation_id": pa.array(plan.conv_id, pa.string()),
+        "conversation_id": pa.array(conv_ids, pa.string()),
         "_ip": ip_list,
         "_source_conversation_id": pa.array([m["conversation_id"][r] for r in last], pa.string()),
         "_consent": pa.array([CONSENT_NAMES[int(c)] for c in plan.consent], pa.string()),

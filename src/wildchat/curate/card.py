@@ -45,10 +45,21 @@ def _counts(d: dict[str, int], top: int = 20) -> list[str]:
     return ["| value | conversations |", "|---|---|", *lines] if lines else ["(none)"]
 
 
+def _notice_lines(stats: dict[str, Any]) -> tuple[str, list[str]]:
+    """The header (with a YAML comment) and the first body lines of an unprotected release."""
+    notice = stats.get("notice")
+    if not notice:
+        return _HEADER, []
+    header = _HEADER.replace("---\n", f"---\n# WARNING: {notice}\n", 1)
+    return header, [f"> **WARNING: {notice}**", ""]
+
+
 def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
+    """The card's text: counts and config only (see the module docstring)."""
     rel, link, ingest = stats["release"], stats["link"], stats["ingest"]
     lo, hi = rel["date_range"]
-    out = [_HEADER, "# Conversation dataset (curated with `wildchat curate`)", ""]
+    header, notice = _notice_lines(stats)
+    out = [header, *notice, "# Conversation dataset (curated with `wildchat curate`)", ""]
     out += [
         f"- **full**: {rel['full']:,} conversations; **public**: {rel['public']:,} "
         f"(rule `{rel['public_rule']}`: "
@@ -70,7 +81,19 @@ def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
         f"(the key was {desc['description']}"
         + (f", file `{desc['file']}`" if desc["file"] else "")
         + "); IPs that arrived already hashed were re-keyed the same way. Raw IPs are not in this dataset.",
+        "- `conversation_id` and `turn_identifier` are keyed too (BLAKE2b under a key derived from the "
+        "release key): they are stable within this release and share nothing with releases made under "
+        "other keys, and they are not functions of any IP or of the text before redaction.",
         "- `header` holds only `user-agent` and `accept-language`; `country`/`state` come from GeoLite2.",
+        "- PII: "
+        + (
+            "redacted by the `pii` stage in "
+            + ", ".join(f"`{r}`" for r in _pii_roles(stats))
+            + " turns and in `user-agent` headers."
+            if stats.get("pii_redacted", True)
+            else "**NOT redacted** -- the `pii` stage did not run."
+        ),
+        "- This card and `stats.json` hold counts only; hold-out and dev-account lists are not published.",
         "",
         "## How it was made",
         "",
@@ -109,6 +132,13 @@ def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
     return "\n".join(out) + "\n"
 
 
+def _pii_roles(stats: dict[str, Any]) -> list[str]:
+    for st in stats["stages"]:
+        if st["name"] == "pii":
+            return list(st["config"].get("roles") or [])
+    return []
+
+
 #: counters shown in the card per stage: exact keys, or a ``prefix:`` for a whole breakdown
 _CARD_COUNTERS = {
     "language": ("turns", "path:", "label:"),
@@ -120,7 +150,7 @@ _CARD_COUNTERS = {
         "openai_missing",
         "openai_cache_hits",
     ),
-    "pii": ("turns_scanned", "turns_with_language", "turns_redacted", "entity:"),
+    "pii": ("turns_scanned", "turns_with_language", "turns_redacted", "headers_redacted", "entity:"),
     "jailbreak": ("turns_checked", "turns_jailbreak", "source:", "match:"),
 }
 

@@ -21,6 +21,11 @@ Each surviving log ends a conversation.  Exchange ``j`` of it takes its
 timestamp, IP, headers and geo from the log whose full key equals the
 conversation's boundary key ``j``; when that log is missing (a lost link) the
 next exchange's log is used, and the gap is counted (``missing_links``).
+
+Ids: plans carry the *internal* addresses (``conv_addr``, ``turn_keys``) and
+the release's id key; :meth:`UnitPlan.release_ids` turns them into the
+published, keyed ids (:func:`wildchat.curate.address.release_ids`) in the
+worker that assembles the unit, so keying costs the main process nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from wildchat.curate.address import release_ids
 from wildchat.curate.scan import ScanChunk
 from wildchat.skips import MAX_EXAMPLES
 
@@ -59,11 +65,16 @@ class UnitPlan:
     unit: int
     pos: np.ndarray  # positions of the ending logs, input order
     n_exch: np.ndarray  # int32 per conversation
-    conv_id: list[str]
-    tids: np.ndarray  # int64 turn_identifier per exchange (flat)
+    conv_addr: list[bytes]  # internal 16-byte address per conversation (never published)
+    turn_keys: np.ndarray  # uint64 internal boundary key per exchange (flat; never published)
     consent: np.ndarray  # int8 per conversation (worst over its logs)
     first_ts: np.ndarray  # int64 us per conversation
     meta: pa.Table  # one row per exchange: META_FIELDS + ts
+    id_key: bytes | None = None  # ids_key() of the release; None only outside releases
+
+    def release_ids(self) -> tuple[list[str], np.ndarray]:
+        """``conversation_id`` per conversation and ``turn_identifier`` per exchange, as published."""
+        return release_ids(self.id_key, self.conv_addr, self.turn_keys)
 
 
 @dataclass
@@ -102,8 +113,17 @@ def _first_in_order(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.asarray(idx[np.sort(first)])
 
 
-def link(chunks: Sequence[ScanChunk], options: LinkOptions, sources: Sequence[str] = ()) -> LinkResult:
-    """Decide every log's fate; see the module docstring for the rules."""
+def link(
+    chunks: Sequence[ScanChunk],
+    options: LinkOptions,
+    sources: Sequence[str] = (),
+    id_key: bytes | None = None,
+) -> LinkResult:
+    """Decide every log's fate; see the module docstring for the rules.
+
+    ``id_key`` (:func:`wildchat.curate.address.ids_key` of the release key)
+    goes into every plan; ``None`` leaves the ids unkeyed (not for releases).
+    """
     res = LinkResult()
     cat = _concat(chunks)
     n = len(cat["pos"])
@@ -147,7 +167,7 @@ def link(chunks: Sequence[ScanChunk], options: LinkOptions, sources: Sequence[st
             u = int(cat["unit"][g])
             src = sources[u] if u < len(sources) else f"unit {u}"
             bucket.append(f"{src}:{int(cat['line'][g])}")
-    _plan(cat, np.flatnonzero(terminal), res)
+    _plan(cat, np.flatnonzero(terminal), res, id_key)
     return res
 
 
@@ -185,7 +205,7 @@ def _concat(chunks: Sequence[ScanChunk]) -> dict[str, Any]:
     return cat
 
 
-def _plan(cat: dict[str, Any], t: np.ndarray, res: LinkResult) -> None:
+def _plan(cat: dict[str, Any], t: np.ndarray, res: LinkResult, id_key: bytes | None) -> None:
     """Boundary keys and exchange metadata of every conversation-ending log."""
     n_ex = cat["n_exch"][t].astype(np.int64)
     out_off = np.concatenate([[0], np.cumsum(n_ex)])
@@ -221,11 +241,12 @@ def _plan(cat: dict[str, Any], t: np.ndarray, res: LinkResult) -> None:
             unit=int(u),
             pos=cat["pos"][t[sel]],
             n_exch=n_ex[sel].astype(np.int32),
-            conv_id=[b.hex() for b in cat["full16"][t[sel]].tolist()],
-            tids=(bkeys[ex] & np.uint64(0x7FFF_FFFF_FFFF_FFFF)).astype(np.int64),
+            conv_addr=cat["full16"][t[sel]].tolist(),
+            turn_keys=bkeys[ex],
             consent=consent[sel].astype(np.int8),
             first_ts=first_ts[sel],
             meta=meta,
+            id_key=id_key,
         )
 
 

@@ -5,6 +5,22 @@ executor -> global link -> second pass + stages + writing per unit on the
 executor, skipping units whose shard is already complete for the same
 fingerprint (input files, config, release key, limit) -> ``stats.json`` and
 the dataset card.  A changed fingerprint discards the old shards first.
+
+Guards (checked before anything is written, key file included): a pipeline
+without the ``pii`` stage would publish un-redacted text in ``public/``, and
+one without ``privacy`` would publish the deployment's ``hashed_ip``s, so
+such a run raises :class:`UnsafeReleaseError` unless ``allow_unredacted`` --
+and then the first lines of ``stats.json`` and the card say so.
+
+Published ids: the release key reaches :func:`~wildchat.curate.linkplan.link`
+as :func:`~wildchat.curate.address.ids_key`, so every published
+``conversation_id``/``turn_identifier`` is keyed.
+
+``stats.json`` and the card publish counts, not lists: no input paths, no
+skip or drop examples (those go to ``OUT/.state/details.json``, mode 0600,
+working state that is never published), no hold-out or dev-account values
+(:meth:`~wildchat.curate.stage.Stage.public_config`), and an absolute path in
+a stage config is reduced to its file name.
 """
 
 from __future__ import annotations
@@ -21,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from wildchat import __version__
+from wildchat.curate.address import ids_key
 from wildchat.curate.card import write_card
 from wildchat.curate.config import CurateConfig, build_stages
 from wildchat.curate.ingest import Unit, expand, plan_units
@@ -32,7 +49,38 @@ from wildchat.curate.stage import StageStats
 from wildchat.curate.writer import ShardSummary, read_marker
 from wildchat.skips import SkipReport
 
-__all__ = ["CurateResult", "run_curate"]
+__all__ = [
+    "PROTECTIVE_STAGES",
+    "CurateResult",
+    "UnsafeReleaseError",
+    "missing_protection",
+    "run_curate",
+]
+
+#: stages without which ``public/`` is not safe to publish (see the module docstring)
+PROTECTIVE_STAGES = ("privacy", "pii")
+RELEASE_FORMAT = 2  # 2: keyed ids, counts-only stats
+
+
+class UnsafeReleaseError(ValueError):
+    """The pipeline would write an unprotected ``public/`` and ``allow_unredacted`` is not set."""
+
+
+def missing_protection(cfg: CurateConfig) -> list[str]:
+    """The :data:`PROTECTIVE_STAGES` that ``cfg``'s pipeline lacks."""
+    names = {n for n, _ in cfg.stages}
+    return [n for n in PROTECTIVE_STAGES if n not in names]
+
+
+def _guard(cfg: CurateConfig, allow_unredacted: bool) -> None:
+    missing = missing_protection(cfg)
+    if missing and not allow_unredacted:
+        raise UnsafeReleaseError(
+            f"the pipeline has no {' or '.join(repr(m) for m in missing)} stage, so public/ would hold "
+            + ("un-redacted personal data" if "pii" in missing else "the deployment's IP pseudonyms")
+            + "; add the stage(s) to pipeline.stages, or pass --allow-unredacted to write it anyway "
+            "(the card and stats.json then say the release is NOT PII-redacted). Nothing was written."
+        )
 
 
 @dataclass
@@ -128,13 +176,18 @@ def run_curate(
     limit: int | None = None,
     db_url: str | None = None,
     log: Callable[[str], None] | None = None,
+    allow_unredacted: bool = False,
 ) -> CurateResult:
     """Curate raw-log ``inputs`` (and/or the collection database ``db_url``) into ``out``.
+
+    Raises :class:`UnsafeReleaseError` (nothing written) when the pipeline
+    lacks a :data:`PROTECTIVE_STAGES` stage and ``allow_unredacted`` is false.
 
     ``db_url`` is exported with :func:`wildchat.collect.export.export_logs`
     into a private temporary file (it holds raw IPs, so it is deleted after
     the run and never placed in ``out``) and curated with the other inputs.
     """
+    _guard(cfg, allow_unredacted)
     if db_url is None:
         return _run(inputs, Path(out), cfg, ip_key=ip_key, limit=limit, log=log)
     from wildchat.collect.export import export_logs
@@ -176,7 +229,7 @@ def _run(
         for c in chunks:
             ingest.merge(c.report)
         t_scan = time.perf_counter()
-        linked: LinkResult = link(chunks, cfg.link, [u.source for u in units])
+        linked: LinkResult = link(chunks, cfg.link, [u.source for u in units], ids_key(key.value))
         del chunks
         t_link = time.perf_counter()
         say(f"linked {linked.logs} logs into {linked.conversations} conversations")
@@ -226,6 +279,8 @@ def _run(
         },
         "logs_per_second": round(ingest.read / max(t_end - t0, 1e-9), 1),
     }
+    stats, details = _split_details(stats)
+    _write_private_json(out / ".state" / "details.json", details)
     _write_json(out / "stats.json", stats)
     write_card(out / "README.md", stats, key)
     return CurateResult(out, stats, len(todo), resumed, ordered)
@@ -264,13 +319,26 @@ def _stats(
             f"{toxic_null} conversation(s) have no toxicity label (no toxicity stage ran): the public split "
             "includes them unscreened. Add a moderation stage or set release.public = 'strict'."
         )
-    if not any(n == "privacy" for n, _ in cfg.stages):
+    missing = missing_protection(cfg)
+    if "pii" in missing:
+        warnings.append("the pii stage did not run: this release is NOT PII-redacted (--allow-unredacted)")
+    if "privacy" in missing:
         warnings.append("the privacy stage did not run: hashed_ip values are the source's, not re-keyed")
     if not any(n == "consent" for n, _ in cfg.stages):
         warnings.append("the consent stage did not run: conversations without consent may be included")
+    head: dict[str, Any] = {}
+    if missing:
+        head["notice"] = (
+            "This release is NOT PII-redacted: "
+            if "pii" in missing
+            else "This release is NOT fully protected: "
+        ) + f"the pipeline ran without {', '.join(missing)} (--allow-unredacted). Do not publish it."
     return {
+        **head,
+        "pii_redacted": "pii" not in missing,
+        "release_format": RELEASE_FORMAT,
         "wildchat_version": __version__,
-        "inputs": [str(p) if "wildchat-db-" not in str(p) else "<database>" for p in paths],
+        "inputs": _inputs(paths),
         "limit": limit,
         "ingest": ingest.to_dict(),
         "link": {
@@ -280,7 +348,7 @@ def _stats(
             },
             **linked.to_dict(),
         },
-        "stages": [{"name": n, "config": c, **merged[n].to_dict()} for n, c in stages_public],
+        "stages": [{"name": n, "config": _scrub(c), **merged[n].to_dict()} for n, c in stages_public],
         "release": {
             "full": full,
             "public": public,
@@ -294,6 +362,48 @@ def _stats(
         },
         "warnings": warnings,
     }
+
+
+def _inputs(paths: Sequence[Path]) -> dict[str, Any]:
+    """What the inputs were, as counts: file paths stay private."""
+    sizes = [p.stat().st_size if p.exists() else 0 for p in paths]
+    return {
+        "files": len(paths),
+        "bytes": sum(sizes),
+        "database": any("wildchat-db-" in str(p) for p in paths),
+    }
+
+
+def _scrub(value: Any) -> Any:
+    """A stage's public config with absolute paths reduced to their file names."""
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return Path(value).name
+    return value
+
+
+def _split_details(stats: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``stats`` without the example lists, and those lists (kept private)."""
+    details: dict[str, Any] = {
+        "ingest_examples": stats["ingest"].pop("examples", {}),
+        "ingest_repair_examples": stats["ingest"].pop("repair_examples", {}),
+        "link_examples": stats["link"].pop("examples", {}),
+        "stage_examples": {st["name"]: st.pop("examples", {}) for st in stats["stages"]},
+    }
+    return stats, details
+
+
+def _write_private_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

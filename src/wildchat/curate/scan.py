@@ -64,7 +64,7 @@ class ScanChunk:
     hist: np.ndarray
     first: np.ndarray
     rid: np.ndarray
-    full16: np.ndarray  # V16: full address, for conversation_id
+    full16: np.ndarray  # V16: full internal address (keyed into conversation_id by linkplan)
     n_exch: np.ndarray  # int32
     ts: np.ndarray  # int64 microseconds
     consent: np.ndarray  # int8

@@ -16,6 +16,8 @@ I/O.  The contract below is stable -- other packages code against it.
 * ``requires`` -- importable module names the stage needs; :meth:`check_requirements`
   fails early with ``install_hint``.
 * ``secret_keys`` -- config keys never printed in the card or ``stats.json``.
+* ``count_keys`` -- config keys published as a count only (``"<N values>"``):
+  lists that name held-out items or people (hold-out hashes, dev accounts).
 * ``process_dropped`` -- ``True`` for cheap vectorised stages that may be
   handed rows already dropped (their results on those rows are ignored:
   :func:`~wildchat.curate.batch.tag` never overwrites a reason).  Saves the
@@ -131,6 +133,7 @@ class Stage:
     requires: ClassVar[tuple[str, ...]] = ()
     install_hint: ClassVar[str] = "pip install 'wildchat[enrich]'"
     secret_keys: ClassVar[tuple[str, ...]] = ()
+    count_keys: ClassVar[tuple[str, ...]] = ()
     process_dropped: ClassVar[bool] = False
 
     def __init__(self, **config: Any) -> None:
@@ -174,8 +177,16 @@ class Stage:
         raise NotImplementedError
 
     def public_config(self) -> dict[str, Any]:
-        """Config with ``secret_keys`` masked, for the card and ``stats.json``."""
-        return {k: ("<secret>" if k in self.secret_keys and v else v) for k, v in sorted(self.config.items())}
+        """Config with ``secret_keys`` masked and ``count_keys`` counted, for the card and ``stats.json``."""
+
+        def shown(k: str, v: Any) -> Any:
+            if k in self.secret_keys and v:
+                return "<secret>"
+            if k in self.count_keys and v:
+                return f"<{len(v)} values>" if isinstance(v, list | tuple | set) else "<set>"
+            return v
+
+        return {k: shown(k, v) for k, v in sorted(self.config.items())}
 
     @property
     def counters(self) -> Counter[str]:

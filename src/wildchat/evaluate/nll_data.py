@@ -117,19 +117,24 @@ def select_conversations(
     use_all: bool = False,
     seed: str = DEFAULT_SEED,
     fmt: str | None = None,
+    split: str = "full",
 ) -> Selection:
     """Up to ``n`` conversations of ``spec`` (see the module doc for the rule).
 
     Unreadable records are counted in the selection's report by the format
-    readers.  Raises ``FileNotFoundError`` for an input that matches nothing.
+    readers.  A release folder is read as its ``split``
+    (:func:`wildchat.formats.release.resolve_inputs`).  Raises
+    ``FileNotFoundError`` for an input that matches nothing and
+    :class:`~wildchat.formats.release.ReleaseError` for a broken release.
     """
     from wildchat.formats import iter_conversations
+    from wildchat.formats.release import resolve_inputs
     from wildchat.train.sft_data import conversation_messages, drop_trailing_user, structure_problem
     from wildchat.train.split import heldout_key, is_heldout
 
     report = SkipReport()
     held, rest = _Smallest(n), _Smallest(n)
-    for conv in iter_conversations(list(spec.inputs), format=fmt, report=report):
+    for conv in iter_conversations(resolve_inputs(spec.inputs, split), format=fmt, report=report):
         key = heldout_key(conv)
         messages = conversation_messages(conv)
         drop_trailing_user(messages)

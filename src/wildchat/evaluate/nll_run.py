@@ -48,6 +48,7 @@ class NllSettings:
     batch_size: int = 16
     batch_tokens: int | None = None  # None: 4096 on CPU, 32768 on a GPU
     fmt: str | None = None
+    split: str = "full"  # which split of a release folder (wildchat.formats.release)
 
 
 def _cell(
@@ -116,6 +117,7 @@ def run_nll(
             use_all=settings.use_all,
             seed=settings.seed,
             fmt=settings.fmt,
+            split=settings.split,
         )
         say(f"{d.name}: {len(sel.keys)} conversation(s) selected ({sel.mode})")
         selections.append(sel)

@@ -43,6 +43,7 @@ from wildchat.explore.stats import FACET_LIMIT, refresh_stats, report_from
 from wildchat.explore.tables import conversations, datasets, map_points, records, sources
 from wildchat.formats import detect_format, expand_inputs
 from wildchat.formats.registry import FORMATS, UnknownFormatError
+from wildchat.formats.release import is_release, split_files
 from wildchat.skips import SkipReport
 
 __all__ = ["FACET_LIMIT", "BuildReport", "build_index", "dataset_name"]
@@ -107,8 +108,11 @@ class _Source:
         return sum(s.st_size for s in stats), max(s.st_mtime_ns for s in stats)
 
 
-def _plan(item: str | Path, dataset_id: int, fmt: str | None, report: SkipReport) -> list[_Source]:
-    files = expand_inputs([item])
+def _plan(
+    item: str | Path, dataset_id: int, fmt: str | None, report: SkipReport, split: str = "public"
+) -> list[_Source]:
+    path = Path(item)
+    files = split_files(path, split) if is_release(path) else expand_inputs([item])
     out: list[_Source] = []
     rawlogs: list[Path] = []
     for f in files:
@@ -217,6 +221,22 @@ class _Writer:
         conn.execute(delete(conversations).where(conversations.c.source_id == source_id))
 
 
+def _drop_stale(engine: Engine, writer: _Writer, dataset_id: int, folder: Path, plan: list[_Source]) -> int:
+    """Remove a release folder's sources that this build does not read (the other split, old shards).
+
+    Switching ``split`` must not leave ``full/`` conversations served next to ``public/`` ones.
+    """
+    keep = {src.path for src in plan}
+    prefix = str(folder.resolve()) + "/"
+    with engine.begin() as conn:
+        rows = conn.execute(select(sources.c.id, sources.c.path).where(sources.c.dataset_id == dataset_id))
+        stale = [int(r.id) for r in rows if r.path not in keep and r.path.startswith(prefix)]
+        for sid in stale:
+            writer.delete_source(conn, sid)
+            conn.execute(delete(sources).where(sources.c.id == sid))
+    return len(stale)
+
+
 def _chunked(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(rows)
     while chunk := list(islice(it, size)):
@@ -306,6 +326,7 @@ def build_index(
     embed_model: str | None = None,
     progress: Callable[[int], None] | None = None,
     batch_size: int = 2000,
+    split: str = "public",
 ) -> BuildReport:
     """Index ``inputs`` into the index at ``url`` (created if needed); see the module docstring.
 
@@ -313,7 +334,10 @@ def build_index(
     increment, once per batch).  ``map`` adds embedding-map points for a
     seeded sample of at most ``map_sample`` of the conversations (re)indexed
     by this run (:mod:`wildchat.explore.mapcoords`); without the ``embed``
-    extra the map is skipped and ``map_message`` says why.  Raises
+    extra the map is skipped and ``map_message`` says why.  A release folder
+    contributes its ``split`` (:mod:`wildchat.formats.release`; default
+    ``public``, what a shared explorer may show), and sources of its other
+    split are removed from the index.  Raises
     ``FileNotFoundError`` for an input that matches nothing and
     ``ValueError`` for an unknown ``format``.
     """
@@ -327,12 +351,16 @@ def build_index(
     try:
         ensure_schema(engine)
         plans: list[tuple[str, list[_Source]]] = []
+        releases: list[tuple[int, Path, list[_Source]]] = []
         for item in inputs:
             name = dataset or dataset_name(item)
             with engine.begin() as conn:
                 ds_id = _dataset_id(conn, name)
-            plans.append((name, _plan(item, ds_id, format, report.skips)))
+            plans.append((name, _plan(item, ds_id, format, report.skips, split)))
+            if is_release(Path(item)):
+                releases.append((ds_id, Path(item), plans[-1][1]))
         writer = _Writer(engine)
+        removed = sum(_drop_stale(engine, writer, ds_id, folder, plan) for ds_id, folder, plan in releases)
         total_bytes = sum(f.stat().st_size for _, plan in plans for src in plan for f in src.files)
         stream = PreparedStream(use_worker=total_bytes >= prepare.WORKER_MIN_BYTES)
         touched: list[int] = []
@@ -351,7 +379,7 @@ def build_index(
             report.map_points, report.map_message = add_map_points(engine, touched, map_sample, embed_model)
         elif not map:
             report.map_message = "map disabled"
-        if touched or report.sources_unchanged == 0:
+        if touched or removed or report.sources_unchanged == 0:
             refresh_stats(engine)
         with engine.connect() as conn:
             names = {r.id: r.name for r in conn.execute(select(datasets.c.id, datasets.c.name))}

@@ -13,9 +13,10 @@ DATA_SUFFIXES = (".parquet", ".pq", ".jsonl", ".json", ".jsonl.gz", ".json.gz", 
 
 
 def _data_files(folder: Path) -> list[Path]:
-    full = folder / "full"
-    if full.is_dir() and any(full.glob("*.parquet")):
-        return sorted(full.glob("*.parquet"))
+    from wildchat.formats.release import is_release, split_files
+
+    if is_release(folder):  # one rule for every reader: wildchat.formats.release
+        return split_files(folder, "full")
     return sorted(
         p
         for p in folder.rglob("*")
@@ -29,8 +30,9 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     """Files, globs and folders -> one sorted, de-duplicated file list.
 
     A folder contributes its data files (``DATA_SUFFIXES``, recursively,
-    hidden entries ignored); a curated release folder (one with a ``full/``
-    sub-folder holding Parquet shards) contributes exactly ``full/*.parquet``.
+    hidden entries ignored); a curated release folder contributes exactly its
+    checked ``full/`` shards (:func:`wildchat.formats.release.split_files`;
+    commands that offer ``--split`` resolve release folders before this).
     A glob (``*``, ``?``, ``[``) is expanded recursively (``**``).  An input
     that matches nothing raises ``FileNotFoundError`` naming it.
     """

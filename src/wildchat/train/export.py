@@ -61,6 +61,7 @@ class ExportOptions:
     holdout: float = DEFAULT_HOLDOUT
     drop_toxic: bool = False
     input_format: str | None = None
+    split: str = "full"  # release folders: full or public (``public_only`` means public)
 
 
 @dataclass
@@ -72,27 +73,30 @@ class ExportResult:
     length_measure: str | None
 
 
-def resolve_inputs(datasets: Sequence[str | Path], public_only: bool) -> list[Path]:
-    """The paths to read; with ``public_only``, each curated release's ``public/`` split.
+def resolve_inputs(datasets: Sequence[str | Path], public_only: bool, split: str = "full") -> list[Path]:
+    """The paths to read: each curated release folder as its ``split`` (``public`` with ``public_only``).
 
-    A curated release folder (``full/`` and ``public/`` Parquet shards, see
-    :mod:`wildchat.curate.writer`) is otherwise read as ``full/``.  Raises
-    :class:`ExportError` when ``public_only`` is asked of something that is
-    not a release folder: no other input says what is public.
+    Release folders are resolved by :func:`wildchat.formats.release.resolve_inputs`
+    (the rule every command shares); other inputs pass unchanged.  Raises
+    :class:`ExportError` for a broken release, and when ``public_only`` is
+    asked of something that is not a release folder: no other input says
+    what is public.
     """
-    paths = [Path(d) for d in datasets]
-    if not public_only:
-        return paths
-    out: list[Path] = []
-    for p in paths:
-        public = p / "public"
-        if not (p.is_dir() and public.is_dir() and any(public.glob("*.parquet"))):
-            raise ExportError(
-                f"--public-only: {p} is not a curated release folder with a public/ split "
-                "(made by `wildchat curate`)"
-            )
-        out.extend(sorted(public.glob("*.parquet")))
-    return out
+    from wildchat.formats.release import ReleaseError, is_release
+    from wildchat.formats.release import resolve_inputs as resolve_release
+
+    if public_only:
+        split = "public"
+        for d in datasets:
+            if not is_release(Path(d)):
+                raise ExportError(
+                    f"--public-only: {d} is not a curated release folder with a public/ split "
+                    "(made by `wildchat curate`)"
+                )
+    try:
+        return resolve_release(datasets, split)
+    except ReleaseError as exc:
+        raise ExportError(str(exc)) from exc
 
 
 def _length_measure(spec: str | None) -> tuple[str, Callable[[list[dict[str, str]]], int]]:
@@ -193,7 +197,7 @@ def export_sft(datasets: Sequence[str | Path], opts: ExportOptions) -> ExportRes
         raise ExportError(f"unknown --format {opts.fmt!r}; choose one of {', '.join(FORMATS)}")
     if not 0 <= opts.holdout < 1:
         raise ExportError("--holdout must be in [0, 1)")
-    inputs = resolve_inputs(datasets, opts.public_only)
+    inputs = resolve_inputs(datasets, opts.public_only, opts.split)
     measure_name, measure = _length_measure(opts.tokenizer) if opts.max_tokens else (None, None)
     report = SkipReport()
     out = Path(opts.out)

@@ -147,6 +147,8 @@ class HoldoutStage(Stage):
         "first_user_hashes_file": None,
     }
     reasons = ("holdout",)
+    #: published as counts: unkeyed first-message hashes would let anyone test a prompt for membership
+    count_keys = ("conversation_ids", "first_user_hashes", "conversation_ids_file", "first_user_hashes_file")
 
     def setup(self) -> None:
         def load(key: str, file_key: str) -> set[str]:
@@ -195,6 +197,7 @@ class DevAccountsStage(Stage):
     defaults: ClassVar[dict[str, Any]] = {"ip_hashes": [], "ips": [], "patterns": [], "user_agents": []}
     reasons = ("dev_account",)
     secret_keys = ("ips",)
+    count_keys = ("ip_hashes", "patterns", "user_agents")  # published as counts, never the values
 
     def setup(self) -> None:
         self._hashes = {str(h) for h in self.config["ip_hashes"]}

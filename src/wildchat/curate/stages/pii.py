@@ -17,7 +17,13 @@ Config (``[stages.pii]``; ``None`` = the policy's default):
 * ``whitelist_path``: JSON from the first pass (below); values in it are kept;
 * ``whitelist_min_users_person`` / ``whitelist_min_users_other``: thresholds
   for the first pass (distinct users; defaults 50 / 10 under ``wildchat``);
-* ``roles``: which turns are scanned (default user and assistant);
+* ``roles``: which turns are scanned (default system, user and assistant:
+  a system prompt is text people typed too);
+* ``headers``: also scan every ``user-agent`` header, turn and conversation
+  level (default true).  Custom clients put e-mails, URLs and keys there;
+  headers are scanned by the pattern recognizers only (no NER: product
+  tokens are not prose) and without ``IP_ADDRESS`` (version numbers such as
+  ``Chrome/120.0.0.0`` have the shape of an IPv4 address);
 * ``propagate``: a value redacted in one turn is redacted in every turn of
   the conversation (default true; WildChat did not do this).
 
@@ -38,11 +44,13 @@ conversation's label) picks the NER model: NER runs only for languages in
 
 Counters: ``turns_scanned``, ``turns_with_language`` (scanned turns that had
 a language label), ``turns_redacted``, ``entity:<TYPE>`` (values redacted by
-type, propagated copies included).
+type, propagated copies included), ``headers_scanned`` (distinct user-agents
+per batch), ``headers_redacted`` (header values changed).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -73,8 +81,9 @@ class PiiStage(Stage):
         "whitelist_path": None,
         "whitelist_min_users_person": None,
         "whitelist_min_users_other": None,
-        "roles": ["user", "assistant"],
+        "roles": ["system", "user", "assistant"],
         "propagate": True,
+        "headers": True,
     }
     requires: ClassVar[tuple[str, ...]] = (
         "presidio_analyzer",
@@ -88,6 +97,7 @@ class PiiStage(Stage):
         super().__init__(**config)
         self.pii_config()  # fail on a bad value now, not in a worker
         self._redactor: Any = None
+        self._header_redactor: Any = None
 
     def pii_config(self) -> Any:
         """The :class:`~wildchat.enrich.pii.PiiConfig` this stage's config means."""
@@ -131,13 +141,23 @@ class PiiStage(Stage):
                 )
         return red
 
+    def header_redactor(self) -> Any:
+        """Pattern-only redactor for ``user-agent`` values (see the module docstring)."""
+        from wildchat.enrich.pii import Redactor
+
+        cfg = self.pii_config()
+        entities = tuple(e for e in cfg.entities if e not in ("IP_ADDRESS", "PERSON"))
+        return Redactor(dataclasses.replace(cfg, ner=False, entities=entities, propagate=False))
+
     def setup(self) -> None:
         self.check_requirements()
         self._redactor = self.redactor()
+        self._header_redactor = self.header_redactor() if self.config["headers"] else None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self._redactor = None
+        self._header_redactor = None
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if self._redactor is None:
@@ -160,10 +180,12 @@ class PiiStage(Stage):
                 for entity, n in res.entities.items():
                     self.count(f"entity:{entity}", n)
             new_red[i] = bool(old_red[i]) or res.redacted
-        out = with_turn_fields(
-            batch,
-            {"content": pa.array(contents, pa.string()), "redacted": pa.array(new_red, pa.bool_())},
-        )
+        updates = {"content": pa.array(contents, pa.string()), "redacted": pa.array(new_red, pa.bool_())}
+        if self._header_redactor is not None:
+            updates["header"] = self._user_agents(turn_field(batch, "header"))
+        out = with_turn_fields(batch, updates)
+        if self._header_redactor is not None:
+            out = set_column(out, "header", self._user_agents(out.column("header")))
         return _conversation_level(
             out,
             batch,
@@ -171,6 +193,29 @@ class PiiStage(Stage):
             new_red,
             changed={i for i, r in zip(idx, results, strict=True) if r.redacted},
         )
+
+
+    def _user_agents(self, header: pa.Array) -> pa.Array:
+        """``header`` (struct) with every ``user-agent`` value redacted by the header redactor."""
+        header = header.combine_chunks() if isinstance(header, pa.ChunkedArray) else header
+        if len(header) == 0:
+            return header
+        names = [f.name for f in header.type]
+        children = header.flatten()
+        ua_at = names.index("user-agent")
+        agents = children[ua_at].to_pylist()
+        distinct = sorted({a for a in agents if a})
+        self.count("headers_scanned", len(distinct))
+        results = self._header_redactor.redact_many(distinct) if distinct else []
+        changed = {a: r.text for a, r in zip(distinct, results, strict=True) if r.redacted}
+        if not changed:
+            return header
+        self.count("headers_redacted", sum(1 for a in agents if a in changed))
+        for r in results:
+            for entity, n in r.entities.items():
+                self.count(f"entity:{entity}", n)
+        children[ua_at] = pa.array([changed.get(a, a) if a else a for a in agents], pa.string())
+        return pa.StructArray.from_arrays(children, fields=list(header.type), mask=header.is_null())
 
 
 def _turn_inputs(batch: pa.RecordBatch, roles: set[str]) -> tuple[list[Any], list[str | None], list[bool]]:
