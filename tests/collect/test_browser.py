@@ -132,7 +132,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     recordings = tmp / "markdown.jsonl"
     with recordings.open("w", encoding="utf-8") as fh:
         for prompt, reply in ((RICH_PROMPT, RICH_REPLY), (HOSTILE_PROMPT, _hostile(port))):
-            fh.write(json.dumps({"messages": [{"role": "user", "content": prompt}], "response": reply}) + "\n")
+            record = {"messages": [{"role": "user", "content": prompt}], "response": reply}
+            fh.write(json.dumps(record) + "\n")
     cmd = [
         *_wildchat_cmd(),
         "serve",
@@ -451,7 +452,9 @@ def test_errors_are_shown_and_403_returns_to_consent(page: Any, server: Server, 
 # Markdown replies
 
 
-def test_markdown_reply_renders_code_block_list_and_table(page: Any, server: Server, artifacts_dir: Path) -> None:
+def test_markdown_reply_renders_code_block_list_and_table(
+    page: Any, server: Server, artifacts_dir: Path
+) -> None:
     from playwright.sync_api import expect
 
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
@@ -519,13 +522,16 @@ def test_hostile_markdown_stays_inert(page: Any, server: Server, artifacts_dir: 
     expect(reply).to_contain_text("raw html")
     page.wait_for_timeout(300)  # give any injected handler or beacon a chance to fire
     assert page.evaluate("window.__pwned") is None
-    assert page.locator("#messages img, #messages script, #messages iframe, #messages svg, #messages style").count() == 0
+    active = "#messages img, #messages script, #messages iframe, #messages svg, #messages style"
+    assert page.locator(active).count() == 0
     has_handlers = page.evaluate(
         """() => [...document.querySelectorAll('#messages *')].some(
              e => [...e.attributes].some(a => a.name.startsWith('on') || a.name === 'style'))"""
     )
     assert has_handlers is False
-    hrefs = page.evaluate("() => [...document.querySelectorAll('#messages a')].map(a => a.getAttribute('href'))")
+    hrefs = page.evaluate(
+        "() => [...document.querySelectorAll('#messages a')].map(a => a.getAttribute('href'))"
+    )
     assert hrefs and all(h.startswith(("http://", "https://", "mailto:")) for h in hrefs), hrefs
     assert not any("beacon" in url for url in requested)  # the image became a link; nothing was fetched
     # what is shown instead: the markup as text, the code block verbatim, the image as a plain link

@@ -57,7 +57,7 @@ def test_ipv6_clients_in_one_64_share_a_rate_limit(make_app: Callable[..., TestC
     assert client.post("/api/chat", json=MSG, headers=_from(one)).status_code == 200  # 3
     r = client.post("/api/chat", json=MSG, headers=_from(two))  # another address, same /64: same budget
     assert r.status_code == 429 and r.json()["error"] == "rate_limited"
-    assert client.post("/api/chat", json=MSG, headers=_from(elsewhere)).status_code == 200  # next /64: its own
+    assert client.post("/api/chat", json=MSG, headers=_from(elsewhere)).status_code == 200  # next /64
     hashed = {t.hashed_ip for t in all_turns(client.app) if t.role == "user"}  # type: ignore[arg-type]
     assert len(hashed) == 2  # stored pseudonyms stay per address; only the limiter groups by network
 
@@ -205,7 +205,9 @@ def test_dev_keys_are_separate_0600_files(tmp_path: Path) -> None:
     assert again.ip_key_bytes == s.ip_key_bytes  # pseudonyms stable across restarts
 
 
-def test_raw_export_is_0600_even_over_an_existing_file(client: TestClient, db_url: str, tmp_path: Path) -> None:
+def test_raw_export_is_0600_even_over_an_existing_file(
+    client: TestClient, db_url: str, tmp_path: Path
+) -> None:
     from wildchat.collect.export import export_logs
 
     client.post("/api/consent", json=AGREE)
@@ -235,10 +237,13 @@ def test_raw_export_is_0600_even_over_an_existing_file(client: TestClient, db_ur
         "1.2.3",
     ],
 )
-def test_admin_export_refuses_a_malformed_since_with_400(make_app: Callable[..., TestClient], since: str) -> None:
+def test_admin_export_refuses_a_malformed_since_with_400(
+    make_app: Callable[..., TestClient], since: str
+) -> None:
     token = "t" * 40
     client = make_app(admin_token=token)
-    r = client.get("/api/admin/export", params={"since": since}, headers={"authorization": f"Bearer {token}"})
+    auth = {"authorization": f"Bearer {token}"}
+    r = client.get("/api/admin/export", params={"since": since}, headers=auth)
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
-    ok = client.get("/api/admin/export", params={"since": "1700000000"}, headers={"authorization": f"Bearer {token}"})
+    ok = client.get("/api/admin/export", params={"since": "1700000000"}, headers=auth)
     assert ok.status_code == 200

@@ -1,4 +1,4 @@
-"""Model replies as Markdown: what ``render_markdown`` keeps, what it neutralises, and ``POST /api/render``."""
+"""Model replies as Markdown: what ``render_markdown`` keeps and neutralises; ``POST /api/render``."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def test_common_markdown_becomes_html() -> None:
         "[link](https://example.org/a?b=1) <https://auto.example>"
     )
     names = [t for t, _ in tags(html)]
-    for tag in ("h1", "em", "strong", "code", "s", "ul", "ol", "li", "blockquote", "table", "th", "td", "pre", "a"):
+    for tag in ("h1", "em", "strong", "code", "s", "ul", "ol", "li", "blockquote"):
+        assert tag in names, tag
+    for tag in ("table", "th", "td", "pre", "a"):
         assert tag in names, tag
     assert '<ol start="3">' in html
     assert '<code class="language-python">' in html
@@ -120,7 +122,8 @@ def test_render_endpoint_refuses_bad_bodies(make_app: Callable[..., TestClient])
     client.post("/api/consent", json=AGREE)
     assert client.post("/api/render", json={"text": 5}).status_code == 400
     assert client.post("/api/render", json=["x"]).status_code == 400
-    assert client.post("/api/render", content=b"{", headers={"content-type": "application/json"}).status_code == 400
+    json_type = {"content-type": "application/json"}
+    assert client.post("/api/render", content=b"{", headers=json_type).status_code == 400
     assert client.post("/api/render", json={"text": "x" * 5000}).status_code == 413
     assert client.post("/api/render", content=b"text=x").status_code == 415
 

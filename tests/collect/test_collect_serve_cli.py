@@ -235,7 +235,8 @@ def test_workers_get_keys_from_a_private_file_not_the_environment(tmp_path: Path
         deadline = time.monotonic() + 90
         while True:
             try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200 and len(_process_tree(proc.pid)) >= 3:
+                up = httpx.get(url + "/healthz", timeout=1).status_code == 200
+                if up and len(_process_tree(proc.pid)) >= 3:
                     break
             except httpx.HTTPError:
                 pass
