@@ -54,6 +54,12 @@ def curate(
         None, "--jailbreak-library", help="Shortcut for --set jailbreak.library_path=…"
     ),
     list_stages: bool = typer.Option(False, "--list-stages", help="List the available stages and exit."),
+    takedowns: list[Path] = typer.Option(
+        [],
+        "--takedowns",
+        help="Takedown ledger (JSONL from `wildchat takedown export`; repeatable): drop what it recognises. "
+        "With --db the database's ledger is applied too. Key: WILDCHAT_LEDGER_KEY or WILDCHAT_SECRET_KEY.",
+    ),
     allow_unredacted: bool = typer.Option(
         False,
         "--allow-unredacted",
@@ -87,6 +93,13 @@ def curate(
         cfg = load_config(config, overrides)
     except (StageConfigError, KeyError, OSError, ValueError) as exc:
         typer.echo(f"wildchat curate: bad configuration: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:  # takedown ledgers: the stage goes first (curate/takedown.py)
+        from wildchat.curate.takedown import add_takedowns
+
+        add_takedowns(cfg, takedowns, db)
+    except ValueError as exc:  # LedgerError: unreadable, or another deployment's key
+        typer.echo(f"wildchat curate: {exc}", err=True)
         raise typer.Exit(2) from exc
     from wildchat.curate.pipeline import UnsafeReleaseError, run_curate
 
