@@ -86,3 +86,59 @@ def test_eth_addresses_score_below_default_threshold_without_a_cue() -> None:
     spans = find_crypto_eth(f"send to {addr} now")
     assert len(spans) == 1 and spans[0].score < 0.5
     assert find_crypto_eth("hash 0xdeadbeef") == []
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+1 (212) 736-4190",  # US
+        "+7 495 739-21-84",  # RU
+        "8 (495) 739-21-84",  # RU, national with trunk 8
+        "+86 138 0013 8000",  # CN mobile
+        "010-62751938",  # CN landline
+        "+44 161 496 0738",  # GB
+        "0161 496 0738",
+        "+49 30 901820",  # DE
+        "030 9018 2077",
+        "+33 1 42 68 53 07",  # FR
+        "01 42 68 53 07",
+        "+91 98450 27361",  # IN
+        "098450 27361",
+        "+55 11 97358-2461",  # BR
+        "(11) 97358-2461",
+    ],
+)
+def test_phone_formats_of_the_top_countries_reach_the_threshold(number: str) -> None:
+    text = f"my number is {number}, thanks"
+    spans = find_phones(text)
+    assert _values(text, spans) == [number]
+    assert spans[0].score >= 0.5
+
+
+def test_phone_extensions_and_trailing_labels() -> None:
+    text = "Fax: 345-899-3560x4587 or 082 490 1693-Office"
+    assert _values(text, find_phones(text)) == ["345-899-3560x4587", "082 490 1693"]
+
+
+def test_bare_chinese_mobile_numbers_reach_the_threshold() -> None:
+    spans = find_phones("加我 13812947365 谢谢")
+    assert len(spans) == 1 and spans[0].score >= 0.5
+
+
+def test_a_date_with_an_hour_is_not_a_phone() -> None:
+    assert find_phones("When: 2000-04-16 11:30") == []
+
+
+def test_ip_ports_cidr_and_ipv6_forms() -> None:
+    text = "ssh root@45.33.32.156:22, net 45.33.0.0/16, [2001:4860:4860::8888]:443, 2a03:2880:f10c:83:face:b00c:0:25de:443"
+    got = _values(text, [s for s in find_ips(text) if s.score >= 0.5])
+    assert got == ["45.33.32.156", "45.33.0.0", "2001:4860:4860::8888", "2a03:2880:f10c:83:face:b00c:0:25de"]
+
+
+def test_is_global_ip_ranges() -> None:
+    from wildchat.enrich.pii.recognizers import is_global_ip
+
+    assert is_global_ip("8.8.8.8") and is_global_ip("2606:4700:4700::1111")
+    for ip in ("10.1.2.3", "100.64.0.1", "192.0.2.1", "198.51.100.1", "203.0.113.1", "2001:db8::5", "fe80::1",
+               "169.254.0.1", "127.0.0.1", "224.0.0.1", "not an ip", ""):  # fmt: skip
+        assert not is_global_ip(ip), ip

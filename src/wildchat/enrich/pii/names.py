@@ -100,6 +100,9 @@ _STOP = frozenset(
     """.split()
 )
 
+#: Capitalised words that may stand right before a name in one run ("Dear Mary", "Hi Ivan").
+_GREETINGS = frozenset("dear hi hello hey thanks thank welcome bye goodbye congratulations sorry".split())
+
 _STREETISH = regex.compile(
     r"(?i)\b(?:st|street|rd|road|ave|avenue|lane|ln|blvd|drive|dr|terrace|pass|square|sq|apt|suite|box|"
     r"strasse|straße|str|platz|weg|gasse|rue|calle|via|viale|plaza|orchestra|band|inc|incorporated|ltd|llc|"
@@ -211,6 +214,11 @@ def _name_like(words: list[str]) -> bool:
     return not any(w.casefold() in _STOP or w.casefold() in _places() or _STREETISH.search(w) for w in words)
 
 
+def _sentence_start(text: str, pos: int) -> bool:
+    before = text[max(0, pos - 3) : pos].rstrip()
+    return not before or before[-1] in ".!?\n>\"“«:"
+
+
 def _is_initial(tok: str) -> bool:
     return len(tok.rstrip(".")) == 1
 
@@ -283,6 +291,16 @@ def find_names(text: str, gaz: NameGazetteer | None = None) -> list[Span]:
             continue
         for part in _split_run(run, gaz):
             score = _score_run(text, part, gaz)
+            trimmed = [
+                m.group().casefold()
+                for k, m in enumerate(run)
+                if (m.start() < part[0].start() or m.end() > part[-1].end())
+                # a sentence's first word is capitalised anyway ("Вчера Иван Петров"), unless it is a
+                # word that starts proper nouns ("New York")
+                and not (k == 0 and _sentence_start(text, m.start()) and m.group().casefold() not in _STOP)
+            ]
+            if any(w not in _GREETINGS for w in trimmed):
+                score = min(score, 0.45)  # "New York", "Jones Orchestra": part of a longer proper noun
             if score > 0:
                 out.append(Span(part[0].start(), part[-1].end(), "PERSON", score, "gazetteer"))
     return out
