@@ -14,7 +14,19 @@ from wildchat.enrich.language import (
     iso_label,
     lingua_label,
     prepare,
+    prepare_checked,
     sample,
+)
+from wildchat.enrich.language_short import (
+    HOW_CONTEXT,
+    HOW_ENGINE,
+    HOW_FALLBACK,
+    HOW_NOLANG,
+    PRIOR,
+    Decision,
+    dominant_script,
+    prior_argmax,
+    resolve_conversation,
 )
 
 ENGINES = ("lingua", "fast", "hybrid")
@@ -109,3 +121,96 @@ def test_conversation_language_rule() -> None:
     assert conversation_language(["Unknown", "Unknown", "French"]) == "French"
     assert conversation_language(["Unknown", "Nolang"]) == UNKNOWN
     assert conversation_language(["German", "English"]) == "German"  # tie: first seen
+
+
+# --- short and mixed turns: the prior-weighted fallback and the conversation's context ---
+
+
+OPENERS = ["hi", "hello there", "thanks", "continue", "ok", "hey", "what?", "write more", "thank you so much"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_short_english_openers_are_english_without_context(engine: str) -> None:
+    det = build_detector(LanguageConfig(engine=engine))  # type: ignore[arg-type]
+    labels = det.detect(OPENERS)
+    assert sum(x == "English" for x in labels) >= len(OPENERS) - 1, dict(zip(OPENERS, labels, strict=True))
+    assert all(x in PRIOR for x in labels)  # never a confident exotic label (Maori, Sotho, ...)
+
+
+def test_short_text_goes_to_the_fallback_and_long_text_does_not() -> None:
+    det = build_detector(LanguageConfig())
+    assert det.decide("hi") == Decision("English", HOW_FALLBACK, True, "LATIN")
+    assert det.decide(CLEAR["English"]).how == HOW_ENGINE
+    assert det.decide("").how == HOW_NOLANG
+    assert det.decide("привет").label == "Russian" and det.decide("привет").script == "CYRILLIC"
+    assert det.decide("谢谢").label == "Chinese"
+    # Off switch: the uniform-prior engine answers short texts itself.
+    assert build_detector(LanguageConfig(short_letters=0)).decide("hi").how == HOW_ENGINE
+
+
+def test_urls_and_code_do_not_count_as_language() -> None:
+    cfg = LanguageConfig()
+    cut, short = prepare_checked("see https://example.com/some/very/long/path/with/many/letters ok", cfg)
+    assert short and cut == "see ok"
+    cut, short = prepare_checked(
+        "```python\ndef function_with_long_name(argument): return argument\n```", cfg
+    )
+    assert short and cut is not None  # only code: short, and the code is kept to judge something
+    assert prepare_checked(CLEAR["French"], cfg) == (CLEAR["French"], False)
+    assert build_detector(cfg).decide("fix https://github.com/acme/widgets/issues").label == "English"
+
+
+def test_prior_argmax_weights_and_shares() -> None:
+    # Equal evidence: the prior decides; overwhelming evidence beats the prior.
+    assert prior_argmax([("Maori", 0.5), ("English", 0.5)], 0.35)[0] == "English"
+    assert prior_argmax([("Maori", 0.999), ("English", 0.001)], 0.35)[0] == "Maori"
+    label, share = prior_argmax([("French", 1.0)], 0.35)
+    assert (label, share) == ("French", 1.0)
+    assert prior_argmax([], 0.35) == (None, 0.0)
+
+
+def test_dominant_script() -> None:
+    assert dominant_script("ok") == "LATIN"
+    assert dominant_script("ок да") == "CYRILLIC"
+    assert dominant_script("好的") == "CJK"
+    assert dominant_script("はい") == "KANA"
+    assert dominant_script("123 !!") == "LATIN"
+
+
+def test_context_decides_short_turns_of_the_same_script() -> None:
+    long_ru = Decision("Russian", HOW_ENGINE)
+    long_zh = Decision("Chinese", HOW_ENGINE)
+    short_ok = Decision("English", HOW_FALLBACK, True, "LATIN")
+    short_ru = Decision("Bulgarian", HOW_FALLBACK, True, "CYRILLIC")
+    out = resolve_conversation([short_ru, long_ru], ["user", "assistant"])
+    assert out[0] == Decision("Russian", HOW_CONTEXT, True, "CYRILLIC") and out[1] == long_ru
+    # A Latin "ok" in a Chinese conversation keeps its own (fallback) label.
+    assert resolve_conversation([short_ok, long_zh], ["user", "assistant"])[0] == short_ok
+    # User turns outrank the assistant's replies; no reliable turn = no change.
+    long_de = Decision("German", HOW_ENGINE)
+    long_en = Decision("English", HOW_ENGINE)
+    out = resolve_conversation([short_ok, long_de, long_en], ["user", "user", "assistant"])
+    assert out[0].label == "German" and out[0].how == HOW_CONTEXT
+    assert resolve_conversation([short_ok, short_ok], ["user", "assistant"]) == [short_ok, short_ok]
+    nolang = Decision(NOLANG, HOW_NOLANG)
+    assert resolve_conversation([short_ok, nolang], ["user", "assistant"]) == [short_ok, nolang]
+
+
+def test_new_config_keys_are_validated() -> None:
+    with pytest.raises(ValueError):
+        LanguageConfig(short_letters=-1)
+    with pytest.raises(ValueError):
+        LanguageConfig(short_letters=600)
+    with pytest.raises(ValueError):
+        LanguageConfig(prior_weight=-0.1)
+    with pytest.raises(ValueError):
+        LanguageConfig(short_fast_accept=1.5)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bad_input_short_and_mixed_never_crash(engine: str) -> None:
+    det = build_detector(LanguageConfig(engine=engine))  # type: ignore[arg-type]
+    junk = ["\x00\x01 a \x02", "😀 ok 😀", "ok " * 400_000, "Ok привет 你好", "a", "\ud800"]
+    decisions = [det.decide(t) for t in junk]
+    assert all(d.label and d.label[0].isupper() for d in decisions)
+    assert decisions[2].how == HOW_ENGINE  # a 1.2 MB turn is long, judged from its sample

@@ -109,6 +109,52 @@ def test_language_stage_turns_and_conversation() -> None:
     assert _turns(out, 3)[0]["language"] is None
 
 
+ZH_REPLY = "好的，我明白了。请告诉我你需要什么帮助，我会尽力回答。"
+
+
+def test_language_stage_short_turns_use_context_then_fallback() -> None:
+    reply = "Hello! How can I help you today? Ask me anything you like."
+    batch = _batch(
+        [
+            _row(0, [("user", "hi"), ("assistant", reply)]),
+            _row(1, [("user", "ок"), ("assistant", RU)]),
+            _row(2, [("user", "thanks")]),
+            _row(3, [("user", "ok"), ("assistant", ZH_REPLY)]),
+        ]
+    )
+    stage = LanguageStage()
+    out = stage(batch)
+    assert [t["language"] for t in _turns(out, 0)] == ["English", "English"]
+    assert [t["language"] for t in _turns(out, 1)] == ["Russian", "Russian"]
+    assert [t["language"] for t in _turns(out, 2)] == ["English"]
+    assert _turns(out, 3)[0]["language"] == "English"  # Latin "ok" keeps its fallback in a Chinese chat
+    assert out.column("language").to_pylist()[:3] == ["English", "Russian", "English"]
+    c = stage.counters
+    assert c["decided:context"] == 2 and c["context:English"] == 1 and c["context:Russian"] == 1
+    assert c["decided:fallback"] == 2 and c["fallback:English"] == 2
+    assert c["decided:engine"] == 3 and c["turns"] == 7
+    off = LanguageStage(use_context=False)
+    out = off(batch)
+    assert off.counters["decided:context"] == 0 and off.counters["decided:fallback"] == 4
+
+
+def test_language_stage_bad_input_counts_reasons() -> None:
+    batch = _batch(
+        [
+            _row(0, [("user", ""), ("assistant", "😀🎉"), ("user", "\x00\x01 hello there friend \x07")]),
+            _row(1, [("user", "word " * 250_000), ("assistant", "Ok привет 你好 مرحبا")]),
+        ]
+    )
+    stage = LanguageStage()
+    out = stage(batch)
+    labels = [t["language"] for t in _turns(out, 0)] + [t["language"] for t in _turns(out, 1)]
+    assert labels[:2] == ["Nolang", "Nolang"] and all(x and x[0].isupper() for x in labels)
+    c = stage.counters
+    reasons = ("reason:blank", "reason:no_letters", "reason:long", "reason:control_chars")
+    assert [c[k] for k in reasons] == [1, 1, 1, 1]
+    assert c["label:Nolang"] == 2 and c["decided:nolang"] == 2
+
+
 def test_moderation_offline_default() -> None:
     stage = ModerationStage()
     assert stage.public_config()["engines_deciding_toxic"] == ["offline"]

