@@ -12,8 +12,14 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from wildchat.ledger import LedgerKey
 
 __all__ = ["purge", "takedown_app"]
 
@@ -33,7 +39,7 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _engine(db: str):  # type: ignore[no-untyped-def]
+def _engine(db: str) -> Engine:
     from wildchat.collect.db.migrate import migrate
     from wildchat.collect.db.session import make_engine
 
@@ -46,7 +52,7 @@ def _engine(db: str):  # type: ignore[no-untyped-def]
     return engine
 
 
-def _key(config: Path | None):  # type: ignore[no-untyped-def]
+def _key(config: Path | None) -> LedgerKey:
     from wildchat.ledger import LedgerError, resolve_ledger_key
 
     try:

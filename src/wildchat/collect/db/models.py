@@ -87,6 +87,8 @@ class TurnRow(Base):
         Index("ix_turns_finished_at", "finished_at"),
         Index("ix_turns_created_at", "created_at"),
         Index("ix_turns_hashed_ip", "hashed_ip"),
+        # deleting a turn checks that no turn still points at it: without this, a scan per row
+        Index("ix_turns_parent_id", "parent_id"),
     )
 
     id: Mapped[int] = mapped_column(TurnId, primary_key=True, autoincrement=True)

@@ -57,9 +57,13 @@ def upgrade() -> None:
     # Purges find old conversations by their turns' age; user turns by IP for hashed-IP takedowns.
     op.create_index("ix_turns_created_at", "turns", ["created_at"])
     op.create_index("ix_turns_hashed_ip", "turns", ["hashed_ip"])
+    # Deleting a turn makes PostgreSQL check that no turn points at it (parent_id): a table scan
+    # per deleted row without this index (a 1,000-turn withdrawal took 11 s on 10k turns).
+    op.create_index("ix_turns_parent_id", "turns", ["parent_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_turns_parent_id", "turns")
     op.drop_index("ix_turns_hashed_ip", "turns")
     op.drop_index("ix_turns_created_at", "turns")
     op.drop_table("takedown_ledger")
