@@ -98,7 +98,11 @@ def start_server(args: argparse.Namespace, db_url: str, tmp: Path, port: int) ->
     cmd += ["--database-url", db_url, "--model", model, *args.serve_arg]
     env = {k: v for k, v in os.environ.items() if not k.startswith("WILDCHAT_")}
     # Every simulated user shares 127.0.0.1, so the per-client limits must not apply here.
-    env.update(WILDCHAT_RATE_LIMIT_PER_MINUTE="100000000", WILDCHAT_TURNS_PER_DAY="100000000")
+    env.update(
+        WILDCHAT_RATE_LIMIT_PER_MINUTE="100000000",
+        WILDCHAT_TURNS_PER_DAY="100000000",
+        WILDCHAT_CONSENTS_PER_HOUR="100000000",
+    )
     if args.pool_size:
         env.update(WILDCHAT_DB_POOL_SIZE=str(args.pool_size))
     print("server:", " ".join(cmd), file=sys.stderr)
