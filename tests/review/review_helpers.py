@@ -200,3 +200,73 @@ def assert_matches(est: dict[str, Any], true_p: float, true_r: float) -> None:
         lo, hi = est[f"{key}_ci"]
         assert lo <= est[key] <= hi
         assert lo <= truth <= hi or abs(est[key] - truth) <= 0.10, (key, est[key], [lo, hi], truth)
+
+
+CURATE_STAGES = (
+    "consent",
+    "roles",
+    "empty",
+    "date_window",
+    "holdout",
+    "dev_accounts",
+    "privacy",
+    "moderation",
+)
+
+
+def curate_prompts(prompts: list[str], out: Path) -> Path:
+    """Curate one single-turn raw log per prompt (offline toxicity stage) into ``out``; returns ``out``.
+
+    Each prompt gets its own client address, so none is merged with another.
+    The PII stage is left out (slow, and irrelevant to toxicity), hence
+    ``allow_unredacted``.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from wildchat.curate.config import load_config
+    from wildchat.curate.pipeline import run_curate
+
+    t0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    consent = {"id": "consent-1", "version": "1", "timestamp": "2024-01-01T00:00:00+00:00"}
+    lines = []
+    for k, text in enumerate(prompts):
+        lines.append(
+            json.dumps(
+                {
+                    "request_id": f"req-{k}",
+                    "timestamp": (t0 + timedelta(seconds=k)).isoformat(),
+                    "model": "gpt-4",
+                    "messages": [{"role": "user", "content": text}],
+                    "response": "I can help with that.",
+                    "finish_reason": "stop",
+                    "ip": f"10.{k // 65536}.{(k // 256) % 256}.{k % 256}",
+                    "headers": {"user-agent": "Mozilla/5.0 Test", "accept-language": "en-US"},
+                    "consent": consent,
+                }
+            )
+        )
+    src = out.parent / f"{out.name}-logs.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = load_config(None, ["executor.workers=1", f"pipeline.stages={list(CURATE_STAGES)!r}"])
+    run_curate([src], out, cfg, ip_key="review-test-key", allow_unredacted=True)
+    return out
+
+
+def release_truth(release: Path, truth_by_text: dict[str, bool]) -> tuple[float, float, int]:
+    """Precision/recall of the released ``toxic`` flag over the whole release, from known labels.
+
+    User turns take their known label, the canned assistant reply is not
+    toxic.  Returns (precision, recall, turns scored).
+    """
+    tp = fp = fn = n = 0
+    for path in sorted((release / "full").glob("*.parquet")):
+        for row in pq.read_table(path, columns=["conversation"]).to_pylist():
+            for t in row["conversation"]:
+                if t["toxic"] is None:
+                    continue
+                truth = truth_by_text[t["content"]] if t["role"] == "user" else False
+                n += 1
+                tp += t["toxic"] and truth
+                fp += t["toxic"] and not truth
+                fn += (not t["toxic"]) and truth
+    return tp / (tp + fp), tp / (tp + fn), n

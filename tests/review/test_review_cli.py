@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from review_helpers import HOSTILE, assert_matches, make_release, run_contract
+from review_helpers import assert_matches, make_release, run_contract
 from typer.testing import CliRunner
 
 from wildchat.cli.review import review_app

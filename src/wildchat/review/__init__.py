@@ -11,7 +11,7 @@ measures how right those tags are *on the release itself*:
   PostgreSQL URL; concurrent annotators never lose a label);
 * :mod:`~wildchat.review.app` is the labelling page and its JSON API;
 * :mod:`~wildchat.review.estimate` turns labels into Horvitz-Thompson
-  precision/recall with stratified-bootstrap 95% intervals and agreement
+  precision/recall with 95% intervals (per-stratum Jeffreys posteriors) and agreement
   (Cohen's kappa, Krippendorff's alpha);
 * :mod:`~wildchat.review.card` writes the figures into the release card.
 

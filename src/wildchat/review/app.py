@@ -130,6 +130,10 @@ def create_review_app(store: ReviewStore) -> FastAPI:
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "review.html", media_type="text/html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}

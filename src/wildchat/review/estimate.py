@@ -14,9 +14,14 @@ Method (stated in every report under ``method``):
   ``TP/(TP+FP)`` and recall ``TP/(TP+FN)``; for ``language`` the label *is*
   "the detected language is correct", so precision = recall = weighted
   accuracy.
-* **95% interval** -- stratified bootstrap (resample ``m_h`` items with
-  replacement inside every stratum, 2000 replicates, fixed seed),
-  percentile interval; replicates whose denominator is zero are dropped.
+* **95% interval** -- per stratum, Jeffreys posteriors (``Beta(k + 1/2,
+  m - k + 1/2)``, the Jeffreys interval's construction) of the flagged share
+  and of ``P(truth | flagged)`` / ``P(truth | not flagged)``; 4000 simulated
+  draws of the weighted totals (fixed seed) give the percentile interval of
+  precision and recall.  A plain stratified bootstrap was tried first: with
+  few or no misses sampled from the big "not flagged" stratum it collapses
+  and under-covers recall; the Jeffreys draws keep that uncertainty.
+  Draws whose denominator is zero are dropped.
 * **Agreement** -- Cohen's kappa over items both annotators labelled (mean
   of pairwise kappas when there are more than two, plus Krippendorff's
   alpha, nominal).
@@ -35,14 +40,18 @@ import numpy as np
 
 __all__ = ["METHOD", "cohen_kappa", "estimate_task", "krippendorff_alpha", "ratio_estimates", "truth_labels"]
 
-BOOTSTRAP = 2000
+DRAWS = 4000
 METHOD = {
     "truth": (
         "majority of non-skip labels; ties go to the annotator whose name sorts first; "
         "skip-only items excluded"
     ),
     "estimator": "Horvitz-Thompson with stratum weights N_h / m_h (m_h = items with a truth)",
-    "interval": f"95% stratified bootstrap percentile interval ({BOOTSTRAP} replicates, seed 0)",
+    "interval": (
+        "95% percentile interval of simulated totals: per stratum, Jeffreys Beta(k + 1/2, m - k + 1/2) "
+        f"posteriors of the flagged share and of P(truth | flagged / not flagged), combined with N_h "
+        f"({DRAWS} draws, seed 0)"
+    ),
     "agreement": "Cohen's kappa (mean pairwise when > 2 annotators); Krippendorff's alpha (nominal) when > 2",
 }
 
@@ -80,31 +89,47 @@ def _percentile_ci(values: np.ndarray) -> list[float] | None:
     return [round(float(lo), 4), round(float(hi), 4)]
 
 
+def _beta(rng: np.random.Generator, yes: int, no: int) -> np.ndarray:
+    """Draws from the Jeffreys posterior Beta(yes + 1/2, no + 1/2) of a proportion."""
+    return rng.beta(yes + 0.5, no + 0.5, size=DRAWS)
+
+
 def ratio_estimates(
     strata: Mapping[str, tuple[int, np.ndarray, np.ndarray]], seed: int = 0
 ) -> dict[str, Any]:
-    """HT precision/recall with bootstrap intervals.
+    """HT precision/recall with 95% intervals (see :data:`METHOD`).
 
     ``strata`` maps a name to ``(N_h, pred, truth)`` (boolean arrays of the
-    labelled items).  Returns point estimates, intervals and weighted totals.
+    labelled items).  Per stratum, the share of flagged turns ``q_h`` (fixed
+    when the stratum is all flagged or all not flagged), ``P(truth | flagged)``
+    and ``P(truth | not flagged)`` get Jeffreys posteriors; simulated totals
+    ``TP = sum N_h q_h a_h`` ... give the interval.  Unlike a plain bootstrap,
+    a stratum with few or no positives in the sample still carries its
+    uncertainty (the rare misses in a big "not flagged" stratum decide recall).
     """
     rng = np.random.default_rng(seed)
     tot = dict.fromkeys(("tp", "fp", "fn", "tn"), 0.0)
-    boot = {k: np.zeros(BOOTSTRAP) for k in ("tp", "fp", "fn")}
+    sim = {k: np.zeros(DRAWS) for k in ("tp", "fp", "fn")}
     for population, pred, truth in strata.values():
         m = len(pred)
         if m == 0 or population == 0:
             continue
         w = population / m
         cells = {"tp": pred & truth, "fp": pred & ~truth, "fn": ~pred & truth, "tn": ~pred & ~truth}
-        for k, v in cells.items():
-            tot[k] += w * float(v.sum())
-        idx = rng.integers(0, m, size=(BOOTSTRAP, m))
-        for k in boot:
-            boot[k] += w * cells[k][idx].sum(axis=1)
+        c = {k: int(v.sum()) for k, v in cells.items()}
+        for k in tot:
+            tot[k] += w * c[k]
+        pos, neg = c["tp"] + c["fp"], c["fn"] + c["tn"]
+        q = _beta(rng, pos, neg) if pos and neg else np.full(DRAWS, 1.0 if pos else 0.0)
+        if pos:
+            a = _beta(rng, c["tp"], c["fp"])
+            sim["tp"] += population * q * a
+            sim["fp"] += population * q * (1 - a)
+        if neg:
+            sim["fn"] += population * (1 - q) * _beta(rng, c["fn"], c["tn"])
     with np.errstate(invalid="ignore", divide="ignore"):
-        bp = boot["tp"] / (boot["tp"] + boot["fp"])
-        br = boot["tp"] / (boot["tp"] + boot["fn"])
+        bp = sim["tp"] / (sim["tp"] + sim["fp"])
+        br = sim["tp"] / (sim["tp"] + sim["fn"])
     p_den, r_den = tot["tp"] + tot["fp"], tot["tp"] + tot["fn"]
     return {
         "precision": round(tot["tp"] / p_den, 4) if p_den > 0 else None,
@@ -116,22 +141,20 @@ def ratio_estimates(
 
 
 def _accuracy(strata: Mapping[str, tuple[int, np.ndarray]], seed: int = 0) -> tuple[float | None, Any]:
-    """HT mean of ``correct`` with a stratified bootstrap interval."""
+    """HT mean of ``correct``; interval from per-stratum Jeffreys posteriors (as :func:`ratio_estimates`)."""
     rng = np.random.default_rng(seed)
     num, den = 0.0, 0.0
-    bnum, bden = np.zeros(BOOTSTRAP), np.zeros(BOOTSTRAP)
+    snum = np.zeros(DRAWS)
     for population, correct in strata.values():
         m = len(correct)
         if m == 0 or population == 0:
             continue
-        w = population / m
-        num, den = num + w * float(correct.sum()), den + population
-        bnum += w * correct[rng.integers(0, m, size=(BOOTSTRAP, m))].sum(axis=1)
-        bden += population
+        k = int(correct.sum())
+        num, den = num + population * k / m, den + population
+        snum += population * _beta(rng, k, m - k)
     if den == 0:
         return None, None
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return round(num / den, 4), _percentile_ci(bnum / bden)
+    return round(num / den, 4), _percentile_ci(snum / den)
 
 
 def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float | None:
@@ -147,14 +170,14 @@ def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float | None:
 
 def krippendorff_alpha(units: Iterable[Sequence[Any]]) -> float | None:
     """Krippendorff's alpha (nominal) over units of values; units with < 2 values do not count."""
-    o: Counter[tuple[Any, Any]] = Counter()
+    o: defaultdict[tuple[Any, Any], float] = defaultdict(float)
     for values in units:
         m = len(values)
         if m < 2:
             continue
         for i, j in itertools.permutations(range(m), 2):
             o[(values[i], values[j])] += 1 / (m - 1)
-    n_c: Counter[Any] = Counter()
+    n_c: defaultdict[Any, float] = defaultdict(float)
     for (c, _k), v in o.items():
         n_c[c] += v
     n = sum(n_c.values())
@@ -289,7 +312,7 @@ def _detector(
         for s, v in rows.items()
     }
     est = ratio_estimates(arrays)
-    raw = Counter()
+    raw: Counter[str] = Counter()
     for v in rows.values():
         for p, y in v:
             raw["tp" if p and y else "fp" if p else "fn" if y else "tn"] += 1

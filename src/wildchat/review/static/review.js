@@ -72,8 +72,12 @@ async function loadNext() {
   }
 }
 
+let progressSeq = 0;
+
 async function refreshProgress() {
+  const seq = ++progressSeq;
   const data = await api("/api/review/progress");
+  if (seq !== progressSeq) return; // a newer refresh is under way: never show an older count
   const task = data.tasks[state.task] || { items: 0, strata: {} };
   const mine = (data.annotators[state.annotator] || {})[state.task] ||
     { labelled: 0, skipped: 0, strata: {} };
@@ -100,12 +104,12 @@ async function label(value) {
     });
     state.history.push(id);
     await loadNext();
-    await refreshProgress();
   } catch (err) {
     setStatus(err.message, true);
   } finally {
-    state.busy = false;
+    state.busy = false; // ready for the next key as soon as the next item shows
   }
+  refreshProgress().catch((err) => setStatus(err.message, true));
 }
 
 async function undo() {
