@@ -64,7 +64,8 @@ def test_contract_on_a_curated_release(tmp_path: Path) -> None:
     est = block["detectors"]["toxic"]
     print(
         f"curated synthetic: truth P={true_p:.3f} R={true_r:.3f}; estimate P={est['precision']} "
-        f"{est['precision_ci']} R={est['recall']} {est['recall_ci']} kappa={block['agreement']['cohen_kappa']}"
+        f"{est['precision_ci']} R={est['recall']} {est['recall_ci']} "
+        f"kappa={block['agreement']['cohen_kappa']}"
     )
     assert_matches(est, true_p, true_r)
     assert block["agreement"]["cohen_kappa"] is not None

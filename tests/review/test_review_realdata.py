@@ -40,7 +40,8 @@ def test_contract_on_toxicchat(shared_data: Path, tmp_path: Path) -> None:
     print(
         f"ToxicChat release ({n} turns): truth P={true_p:.3f} R={true_r:.3f}; estimate from 400 items "
         f"P={est['precision']} {est['precision_ci']} R={est['recall']} {est['recall_ci']}; "
-        f"kappa={block['agreement']['cohen_kappa']}; strata={ {k: v['sampled'] for k, v in block['strata'].items()} }"
+        f"kappa={block['agreement']['cohen_kappa']}; "
+        f"sampled per stratum={ {k: v['sampled'] for k, v in block['strata'].items()} }"
     )
     assert_matches(est, true_p, true_r)
     assert block["agreement"]["cohen_kappa"] is not None and block["n_labelled"] == 400

@@ -69,7 +69,8 @@ def render_section(report: dict[str, Any]) -> str:
     out = [CARD_BEGIN, "## Measured detector quality", ""]
     out.append(
         "Human labels on a stratified sample of this release (`wildchat review`); estimates are weighted "
-        "to the whole release (Horvitz-Thompson) with 95% intervals (per-stratum Jeffreys posteriors, simulated)."
+        "to the whole release (Horvitz-Thompson) with 95% intervals "
+        "(per-stratum Jeffreys posteriors, simulated)."
     )
     for task, block in report.get("tasks", {}).items():
         agr = block.get("agreement", {})
