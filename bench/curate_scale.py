@@ -233,7 +233,8 @@ def run(
         str(workers),
         "--ip-key",
         "bench-key",
-        *([] if full else ["--set", f"pipeline.stages={STAGES}"]),
+        # the curation stages alone have no pii stage: the guard needs the explicit opt-in
+        *([] if full else ["--set", f"pipeline.stages={STAGES}", "--allow-unredacted"]),
         *extra,
     ]
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from evaluate_helpers import sharegpt_file
 
 from wildchat.evaluate.nll_data import parse_dataset, select_conversations
+from wildchat.formats.hashing import conversation_hash
+from wildchat.schema import Turn
 from wildchat.train.split import is_heldout
 
 
@@ -49,7 +52,10 @@ def test_unusable_conversations_are_counted_not_candidates(tmp_path: Path) -> No
     path = tmp_path / "mixed.json"
     path.write_text(json.dumps(rows), encoding="utf-8")
     sel = select_conversations(parse_dataset(f"mix={path}"), 10, use_all=True)
-    assert sel.spec.name == "mix" and sel.keys == ["id:ok"]
+    # the split key is content-based (release ids are keyed per release): hash of the chat + first prompt
+    ok = [Turn(content="q", role="user"), Turn(content="a", role="assistant")]
+    first = hashlib.sha256(b"q").hexdigest()[:16]
+    assert sel.spec.name == "mix" and sel.keys == [f"hash:{conversation_hash(ok)}:{first}"]
     assert sel.messages == [[{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]]
     # the ShareGPT reader already rejects unanswered endings; the empty reply is our own skip
     skipped = sel.to_dict()["read"]["skipped_by_reason"]

@@ -74,6 +74,7 @@ def test_formats_and_datasets_side_by_side(url: str, tmp_path: Path) -> None:
         [rel.parent.parent, _openai(tmp_path / "chats.jsonl"), _sharegpt(tmp_path / "sg.jsonl")],
         url,
         map=False,
+        split="full",  # this release folder has only full/; explore reads public/ unless told otherwise
     )
     assert report.totals == {"release_a": 48, "chats": 5, "sg": 4}
     assert report.skips.skipped["non_alternating_roles"] == 1
@@ -86,7 +87,9 @@ def test_formats_and_datasets_side_by_side(url: str, tmp_path: Path) -> None:
         assert ix.search(SearchQuery(text="sharegpt ask", dataset="sg")).total == 4
         assert ix.search(SearchQuery(text="sharegpt ask", dataset="chats")).total == 0
     assert _ids(url, text="openai question 3") == ["chats.jsonl-4"]  # derived id: file name + record number
-    again = build_index([rel.parent.parent, tmp_path / "chats.jsonl", tmp_path / "sg.jsonl"], url, map=False)
+    again = build_index(
+        [rel.parent.parent, tmp_path / "chats.jsonl", tmp_path / "sg.jsonl"], url, map=False, split="full"
+    )
     assert again.sources_unchanged == 3 and sum(again.indexed.values()) == 0
     assert again.skips.skipped["non_alternating_roles"] == 1  # the stored report of the skipped file
 

@@ -10,6 +10,7 @@ from train_helpers import conversation, write_release
 from typer.testing import CliRunner
 
 from wildchat.cli.main import app
+from wildchat.formats import iter_conversations
 from wildchat.skips import SkipReport
 from wildchat.train.sft_data import SftDataError, read_sft_file
 from wildchat.train.split import heldout_key, is_heldout
@@ -153,6 +154,8 @@ def test_holdout_is_deterministic_and_excluded(tmp_path: Path) -> None:
     _export(str(rel), "--out", str(a), "--holdout", "0.1")
     _export(str(rel), "--out", str(b), "--holdout", "0.1")
     assert a.read_bytes() == b.read_bytes()
+    # the split key is content-based (conversation_hash as stored, + first prompt): use the records as read
+    convs = list(iter_conversations([rel]))
     held = {c.conversation_id for c in convs if is_heldout(heldout_key(c), 0.1)}
     assert 10 <= len(held) <= 60  # ~30 expected
     kept = {r["messages"][0]["content"].split()[1] for r in _lines(a)}

@@ -46,9 +46,10 @@ def convert(
     if format is not None and format not in FORMATS:
         _error(console, f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
         raise typer.Exit(2)
-    from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs
+    from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs, resolve_inputs
 
     try:
+        resolve_inputs(inputs, "full")  # a broken release folder is bad input, named before any work
         files = expand_inputs(inputs)
     except (FileNotFoundError, ReleaseError) as exc:
         _error(console, str(exc))

@@ -16,7 +16,7 @@ def _data_files(folder: Path) -> list[Path]:
     from wildchat.formats.release import is_release, split_files
 
     if is_release(folder):  # one rule for every reader: wildchat.formats.release
-        return split_files(folder, "full")
+        return split_files(folder, "full", check=False)
     return sorted(
         p
         for p in folder.rglob("*")
@@ -31,8 +31,8 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
 
     A folder contributes its data files (``DATA_SUFFIXES``, recursively,
     hidden entries ignored); a curated release folder contributes exactly its
-    checked ``full/`` shards (:func:`wildchat.formats.release.split_files`;
-    commands that offer ``--split`` resolve release folders before this).
+    ``full/`` shards (:func:`wildchat.formats.release.split_files`; commands
+    that offer ``--split`` resolve and check release folders before this).
     A glob (``*``, ``?``, ``[``) is expanded recursively (``**``).  An input
     that matches nothing raises ``FileNotFoundError`` naming it.
     """

@@ -108,12 +108,18 @@ def _check_shard(path: Path) -> int:
     return int(rows)
 
 
-def split_files(folder: Path, split: str) -> list[Path]:
-    """The checked Parquet shards of one split of a release folder (may be empty when stats says 0)."""
+def split_files(folder: Path, split: str, check: bool = True) -> list[Path]:
+    """The checked Parquet shards of one split of a release folder (may be empty when stats says 0).
+
+    ``check=False`` only lists them (for :func:`wildchat.formats.expand_inputs`,
+    whose readers count an unreadable file as a skip instead).
+    """
     if split not in SPLITS:
         raise ReleaseError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     if not is_release(folder):
         raise ReleaseError(f"{folder}: not a release folder (no full/ or public/ split, no stats.json)")
+    if not check:
+        return sorted((folder / split).glob("*.parquet"))
     stats = release_stats(folder)
     expected = stats["release"].get(split) if stats is not None else None
     files = sorted((folder / split).glob("*.parquet"))

@@ -22,15 +22,17 @@ HOLDOUT_SEED = "wildchat-heldout-v1"
 
 
 def heldout_key(conv: Conversation) -> str:
-    """Stable key of a conversation: ``conversation_id`` when set.
+    """Stable key of a conversation: its content, never its id.
 
-    Otherwise ``conversation_hash`` plus a digest of the first turn's text:
-    WildChat's hash is not unique (identical conversations share it), and the
-    first prompt separates most of the collisions while staying stable across
-    re-exports of the same data.
+    ``conversation_hash`` plus a digest of the first turn's text: WildChat's
+    hash is not unique (identical conversations share it), and the first
+    prompt separates most of the collisions while staying stable across
+    re-exports of the same data.  Ids are not used: a curated release's
+    ``conversation_id`` is keyed per release (docs/privacy.md), so an id-based
+    split would move conversations between train and evaluation whenever the
+    same logs are re-curated under another key; identical conversations also
+    land on the same side this way.
     """
-    if conv.conversation_id:
-        return f"id:{conv.conversation_id}"
     first = conv.conversation[0].content if conv.conversation else ""
     digest = hashlib.sha256(first.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return f"hash:{conv.conversation_hash}:{digest}"
