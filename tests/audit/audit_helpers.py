@@ -36,8 +36,9 @@ def raw_logs(n: int = 12) -> list[dict[str, Any]]:
     rows = []
     for i, text in enumerate(texts):
         rows.append({
-            "request_id": f"req-{i}", "timestamp": (T0 + timedelta(minutes=i)).isoformat(), "model": "gpt-4",
-            "messages": [{"role": "user", "content": text}], "response": f"answer {i}", "finish_reason": "stop",
+            "request_id": f"req-{i}", "timestamp": (T0 + timedelta(minutes=i)).isoformat(),
+            "model": "gpt-4", "messages": [{"role": "user", "content": text}], "response": f"answer {i}",
+            "finish_reason": "stop",
             "ip": f"198.51.100.{i % 5 + 1}",
             "headers": {"user-agent": f"Mozilla/5.0 Test/{i % 3}", "accept-language": "en-US,en;q=0.9"},
             "consent": CONSENT,
@@ -46,7 +47,9 @@ def raw_logs(n: int = 12) -> list[dict[str, Any]]:
 
 
 def curate(src: Path, out: Path, key: str, *extra: str) -> None:
-    res = runner.invoke(app, ["curate", str(src), "--out", str(out), "--ip-key", key, "--workers", "1", *extra])
+    res = runner.invoke(
+        app, ["curate", str(src), "--out", str(out), "--ip-key", key, "--workers", "1", *extra]
+    )
     assert res.exit_code == 0, res.output
 
 
@@ -66,12 +69,15 @@ def write_release(root: Path, conversations: list[Conversation], **stats: Any) -
     return root
 
 
-def conversation(cid: str, turns: list[tuple[str, str]], *, user: str = "u1", ua: str = "UA", lang: str = "en",
-                 country: str = "France") -> Conversation:  # fmt: skip
+def conversation(
+    cid: str, turns: list[tuple[str, str]], *, user: str = "u1", ua: str = "UA", lang: str = "en",
+    country: str = "France",
+) -> Conversation:  # fmt: skip
     header = Header(accept_language=lang, user_agent=ua)
     conv = [
-        Turn(content=c, role=r, turn_identifier=zlib.crc32(f"{cid}:{i}".encode()) + 1, hashed_ip=user if r == "user" else None,
-             header=header if r == "user" else None, country=country if r == "user" else None)
+        Turn(content=c, role=r, turn_identifier=zlib.crc32(f"{cid}:{i}".encode()) + 1,
+             hashed_ip=user if r == "user" else None, header=header if r == "user" else None,
+             country=country if r == "user" else None)
         for i, (r, c) in enumerate(turns)
     ]  # fmt: skip
     return Conversation(conversation_hash="0" * 32, model="gpt-4", timestamp=T0, conversation=conv,

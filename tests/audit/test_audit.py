@@ -61,7 +61,11 @@ def test_releases_under_two_keys_share_nothing_but_one_key_twice_does(log_file: 
     res = audit(str(b), "--previous", str(a), "--json", str(tmp_path / "ab.json"), "--no-names")
     assert res.exit_code == 0, res.output
     shared = _report(tmp_path / "ab.json")["previous"][0]["ids"]
-    assert {k: v["shared"] for k, v in shared.items()} == {"conversation_ids": 0, "turn_identifiers": 0, "hashed_ips": 0}
+    assert {k: v["shared"] for k, v in shared.items()} == {
+        "conversation_ids": 0,
+        "turn_identifiers": 0,
+        "hashed_ips": 0,
+    }
     curate(log_file, c, "key-one", "--set", stages)
     res = audit(str(c), "--previous", str(a), "--json", str(tmp_path / "ac.json"), "--no-names")
     assert res.exit_code == 1
@@ -78,7 +82,7 @@ def test_every_text_field_is_scanned_system_turns_and_headers(tmp_path: Path) ->
                                                  "field": "content", "blocking": True}  # fmt: skip
     fields = {(loc["turn"], loc["field"]) for loc in report["ips"]["locations"]}
     assert (1, "header.user-agent") in fields and (None, "header.user-agent") in fields
-    assert report["ips"]["count"] == 6  # turn + conversation header, both splits; Chrome/120.0.0.0 is not an IP
+    assert report["ips"]["count"] == 4  # user turn + conversation header, both splits; not Chrome/120.0.0.0
 
 
 def test_private_ips_placeholder_emails_and_cueless_phones_do_not_block(tmp_path: Path) -> None:
@@ -129,7 +133,10 @@ def test_previous_release_is_validated_too(tmp_path: Path) -> None:
 
 
 def test_quasi_identifiers_unique_share_and_k_distribution(tmp_path: Path) -> None:
-    convs = [conversation(f"c{i}", [("user", "hi"), ("assistant", "yo")], user=f"u{i}", ua="Chrome") for i in range(6)]
+    convs = [
+        conversation(f"c{i}", [("user", "hi"), ("assistant", "yo")], user=f"u{i}", ua="Chrome")
+        for i in range(6)
+    ]
     convs.append(conversation("x", [("user", "hi"), ("assistant", "yo")], user="lonely", ua="Rare/1.0"))
     convs.append(conversation("y", [("user", "hi"), ("assistant", "yo")], user="u0", ua="Chrome"))
     rel = write_release(tmp_path / "R", convs)
@@ -142,8 +149,60 @@ def test_quasi_identifiers_unique_share_and_k_distribution(tmp_path: Path) -> No
 
 
 def test_high_uniqueness_warns_and_recommends_headers_but_passes(tmp_path: Path) -> None:
-    convs = [conversation(f"c{i}", [("user", "hi"), ("assistant", "yo")], user=f"u{i}", ua=f"UA/{i}") for i in range(5)]
+    convs = [
+        conversation(f"c{i}", [("user", "hi"), ("assistant", "yo")], user=f"u{i}", ua=f"UA/{i}")
+        for i in range(5)
+    ]
     rel = write_release(tmp_path / "R", convs)
     report = audit_release(rel, names=False)
     assert report.quasi["unique_share"] == 1.0 and report.exit_code == 0
     assert any("headers" in r for r in report.recommendations())
+
+
+def test_unredacted_names_after_a_cue_block(tmp_path: Path) -> None:
+    text = "Hello, my name is Margaret Hamilton and I need a cover letter for a software job."
+    redacted = "Hello, my name is <PRESIDIO_ANONYMIZED_PERSON> and I need a cover letter for a software job."
+    raw = write_release(tmp_path / "R", [conversation("c1", [("user", text), ("assistant", "Sure.")])])
+    report = audit_release(raw)
+    if report.names_skipped:
+        pytest.skip(report.names_skipped)
+    assert report.kinds["names"].blocking == 2 and report.exit_code == 1
+    clean = write_release(tmp_path / "C", [conversation("c1", [("user", redacted), ("assistant", "Sure.")])])
+    assert audit_release(clean).kinds["names"].count == 0
+    assert "Margaret" not in json.dumps(report.to_json())
+
+
+def test_public_rows_are_reused_only_when_identical(tmp_path: Path) -> None:
+    """A public row equal to its full row counts the full row's findings; a changed one is rescanned."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from wildchat.schema import release_schema, to_row
+
+    same = conversation("same", [("user", f"my key {SECRET}"), ("assistant", "ok")])
+    full_b = conversation("b", [("user", "nothing here"), ("assistant", "ok")])
+    public_b = conversation("b", [("user", f"write to {EMAIL}"), ("assistant", "ok")])  # same id, new text
+    rel = write_release(tmp_path / "R", [same, full_b])
+    table = pa.Table.from_pylist([to_row(c) for c in (same, public_b)], schema=release_schema())
+    pq.write_table(table, rel / "public" / "part-00000.parquet", compression="gzip")  # not a byte copy
+    doc = audit_release(rel, names=False).to_json()
+    assert doc["secrets"]["by_split"] == {"full": 1, "public": 1}
+    assert doc["emails"]["by_split"] == {"full": 0, "public": 1}
+    assert doc["emails"]["locations"][0]["conversation_id"] == "b"
+
+
+def test_workers_give_the_same_report(tmp_path: Path) -> None:
+    convs = [conversation(f"c{i}", [("user", f"mail {i}: {EMAIL}"), ("assistant", "ok")]) for i in range(4)]
+    rel = tmp_path / "R"
+    write_release(rel, convs[:2])
+    import shutil
+
+    for split in ("full", "public"):  # a second shard in each split
+        shutil.copy(rel / split / "part-00000.parquet", rel / split / "part-00001.parquet")
+    stats = json.loads((rel / "stats.json").read_text())
+    stats["release"] = {"full": 4, "public": 4}
+    (rel / "stats.json").write_text(json.dumps(stats))
+    one = audit_release(rel, names=False, workers=1).to_json()
+    two = audit_release(rel, names=False, workers=2).to_json()
+    assert one["emails"]["count"] == two["emails"]["count"] == 8
+    assert one == two

@@ -44,7 +44,8 @@ def test_user_agent_families() -> None:
     stage.setup()
     assert stage.user_agent(CHROME) == "Chrome 120 / Windows"
     assert stage.user_agent(IPHONE) == "Mobile Safari 17 / iOS"
-    assert stage.user_agent("curl-ish garbage") == "Other / Other"
+    assert stage.user_agent("curl/8.4.0") == "curl 8 / Other"
+    assert stage.user_agent("%%%") == "Other / Other"
     clone = pickle.loads(pickle.dumps(stage))
     clone.setup()
     assert clone.user_agent(CHROME) == "Chrome 120 / Windows"

@@ -24,6 +24,7 @@ positions and a kind, never the matched text.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +32,12 @@ from typing import Any
 import regex
 
 from wildchat.enrich.pii import Redactor, Span, pii_config
-from wildchat.enrich.pii.cues import NAME_CUE
+from wildchat.enrich.pii.cues import CUE_REACH, NAME_CUE
+from wildchat.enrich.pii.patterns import find_cards, find_emails, find_ibans
 from wildchat.enrich.pii.policies import select_spans
+from wildchat.enrich.pii.recognizers import find_ips, find_phones
+from wildchat.enrich.pii.secrets import find_secrets
+from wildchat.enrich.pii.spans import resolve_overlaps
 
 __all__ = ["KINDS", "Detector", "Finding"]
 
@@ -49,7 +54,11 @@ KINDS: dict[str, str] = {
 _PATTERN_ENTITIES = ("IP_ADDRESS", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "SECRET")
 _ALWAYS_BLOCK = frozenset({"IP_ADDRESS", "SECRET"})
 _POLICY_BLOCK = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD")
-_NAME_PAIR = regex.compile(r"[\s,:;\-–—]{0,12}\p{Lu}\p{Ll}+[ \t]+(?:\p{Lu}\.\s*)?\p{Lu}\p{Ll}+")
+_DIGITS = "0123456789"
+_PHONE_RUN = re.compile(r"\d[\d \t().\-]{5,}\d")  # the recognizer's candidates need this much
+_HEX_COLONS = re.compile(r":[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")  # IPv6 without "::"
+_DOTTED = re.compile(r"\.\d{1,3}\.\d{1,3}\.")  # the middle of a dotted quad, literal-led (fast)
+_CAP_PAIR = regex.compile(r"\p{Lu}\p{Ll}+[ \t]+(?:\p{Lu}\.\s*)?\p{Lu}\p{Ll}+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +91,7 @@ class Detector:
 
     def __init__(self, *, strict: bool = False, names: bool = True, ner: Any = None) -> None:
         self.strict = strict
-        self._patterns = Redactor(pii_config("strict", ner=False, entities=_PATTERN_ENTITIES))
+        self._strict = pii_config("strict", ner=False, entities=_PATTERN_ENTITIES)
         self._policy = pii_config("wildchat", entities=_POLICY_BLOCK)
         self._names: Redactor | None = None
         self.names_skipped: str | None = None
@@ -99,21 +108,43 @@ class Detector:
     def names_available(self) -> bool:
         return self._names is not None
 
+    def pattern_spans(self, text: str) -> list[Span]:
+        """The strict policy's pattern spans, each recognizer behind a cheap necessary condition.
+
+        Phones need >= 7 digits in a run, cards >= 12, IBANs >= 8, IPv4 a dotted quad
+        (IPv6 ``::`` or hex groups between colons), e-mails an
+        ``@``: these tests run at C speed, the recognizers' regexes do not.
+        Secrets have their own gates.
+        """
+        digits = sum(map(text.count, _DIGITS))
+        spans = find_secrets(text)
+        if "@" in text:
+            spans += find_emails(text)
+        if digits >= 7 and _PHONE_RUN.search(text):
+            spans += find_phones(text)
+        if (digits >= 4 and _DOTTED.search(text)) or "::" in text or _HEX_COLONS.search(text):
+            spans += find_ips(text)
+        if digits >= 12:
+            spans += find_cards(text)
+        if digits >= 8:
+            spans += find_ibans(text)
+        return resolve_overlaps(select_spans(text, spans, self._strict)) if spans else []
+
     def _classify(self, text: str, spans: list[Span]) -> list[Finding]:
         out = []
         policy_keeps = {(s.start, s.end) for s in select_spans(text, spans, self._policy)}
         for s in spans:
             if s.entity == "IP_ADDRESS" and not _is_global_ip(text, s):
                 continue
-            blocking = (
-                self.strict or s.entity in _ALWAYS_BLOCK or (s.start, s.end) in policy_keeps
-            )
+            blocking = self.strict or s.entity in _ALWAYS_BLOCK or (s.start, s.end) in policy_keeps
             out.append(Finding(KINDS[s.entity], blocking, s.start, s.end))
         return out
 
-    def scan(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[list[Finding]]:
+    def scan(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> list[list[Finding]]:
         """Findings per text (same order)."""
-        found = [self._classify(t, spans) for t, spans in zip(texts, self._patterns.detect_many(texts), strict=True)]
+        found = [self._classify(t, self.pattern_spans(t)) if t else [] for t in texts]
         if self._names is None:
             return found
         idx = [i for i, t in enumerate(texts) if t and _name_candidate(t)]
@@ -125,5 +156,8 @@ class Detector:
 
 
 def _name_candidate(text: str) -> bool:
-    """A name cue followed by two capitalised words: the only place the name rule can fire."""
-    return any(_NAME_PAIR.match(text, m.end()) for m in NAME_CUE.finditer(text))
+    """Two capitalised words with a name cue just before: the only place the name rule can fire."""
+    for m in _CAP_PAIR.finditer(text):
+        if NAME_CUE.search(text, max(0, m.start() - CUE_REACH - 20), m.start()):
+            return True
+    return False

@@ -26,6 +26,7 @@ _B62 = string.ascii_letters + string.digits
 _B64URL = _B62 + "-_"
 _B64 = _B62 + "+/"
 _HEX = "0123456789abcdef"
+_UPPER_DIGITS = string.ascii_uppercase + string.digits
 
 
 def _r(rng: random.Random, alphabet: str, n: int) -> str:
@@ -78,11 +79,14 @@ FORMATS: dict[str, Callable[[random.Random], str]] = {
     "github_fine_grained": lambda g: f"github_pat_{_r(g, _B62, 22)}_{_r(g, _B62, 59)}",
     "github_oauth": lambda g: "gho_" + _r(g, _B62, 36),
     "gitlab": lambda g: "glpat-" + _r(g, _B64URL, 20),
-    "slack_token": lambda g: f"xox{g.choice('abpr')}-{_r(g, string.digits, 11)}-{_r(g, string.digits, 13)}-"
-    + _r(g, _B62, 24),
-    "slack_webhook": lambda g: "https://hooks.slack.com/services/T"
-    + f"{_r(g, string.ascii_uppercase + string.digits, 8)}/B{_r(g, string.ascii_uppercase + string.digits, 10)}/"
-    + _r(g, _B62, 24),
+    "slack_token": lambda g: (
+        f"xox{g.choice('abpr')}-{_r(g, string.digits, 11)}-{_r(g, string.digits, 13)}-" + _r(g, _B62, 24)
+    ),
+    "slack_webhook": lambda g: (
+        "https://hooks.slack.com/services/T"
+        + f"{_r(g, _UPPER_DIGITS, 8)}/B{_r(g, _UPPER_DIGITS, 10)}/"
+        + _r(g, _B62, 24)
+    ),
     "google_api": lambda g: "AIza" + _r(g, _B64URL, 35),
     "google_oauth_secret": lambda g: "GOCSPX-" + _r(g, _B64URL, 28),
     "stripe": lambda g: g.choice(["sk_live_", "rk_live_", "pk_live_"]) + _r(g, _B62, g.choice([24, 99])),
@@ -106,16 +110,18 @@ _ENV = {
     "openai": "OPENAI_API_KEY", "openai_project": "OPENAI_API_KEY", "openai_svcacct": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY", "google_api": "GOOGLE_API_KEY", "groq": "GROQ_API_KEY",
     "huggingface": "HF_TOKEN", "stripe": "STRIPE_KEY", "sendgrid": "SENDGRID_API_KEY", "npm": "NPM_TOKEN",
-    "gitlab": "GITLAB_TOKEN", "mailgun": "MAILGUN_KEY", "telegram_bot": "BOT_TOKEN", "discord": "DISCORD_TOKEN",
+    "gitlab": "GITLAB_TOKEN", "mailgun": "MAILGUN_KEY", "telegram_bot": "BOT_TOKEN",
+    "discord": "DISCORD_TOKEN",
 }  # fmt: skip
 
 #: Request templates; ``{k}`` is the key, ``{env}`` an environment variable name.
 _TEMPLATES = (
     "I keep getting 401 Unauthorized with this key {k} even though I just created it. what am I doing wrong?",
-    'here is my code:\n\nimport os\nclient = Client(api_key="{k}")\nresp = client.chat("hi")\nprint(resp)\n\nit hangs',
-    "export {env}={k}\npython app.py\n\nTraceback (most recent call last):\n  File \"app.py\", line 3",
+    'here is my code:\n\nimport os\nclient = Client(api_key="{k}")\nresp = client.chat("hi")\n'
+    "print(resp)\n\nit hangs",
+    'export {env}={k}\npython app.py\n\nTraceback (most recent call last):\n  File "app.py", line 3',
     "curl -H 'Authorization: Bearer {k}' https://api.service.io/v1/models   -> why do I get 403?",
-    "my config.json looks like this {{\"token\": \"{k}\", \"timeout\": 30}} but the bot never answers",
+    'my config.json looks like this {{"token": "{k}", "timeout": 30}} but the bot never answers',
     "Can you fix this? headers = {{'X-Api-Key': '{k}', 'Content-Type': 'application/json'}}",
     "I pasted {k} into the settings page and it says invalid. Is the format right?",
     "hey, use my key {k}. write a python script that lists all my repos",
@@ -132,7 +138,8 @@ _PASSWORD_TEMPLATES = (
     "I set secret_key = '{k}' in settings.py and Django still complains",
 )
 _AWS_TEMPLATES = (
-    "[default]\naws_access_key_id = {id}\naws_secret_access_key = {k}\nregion = us-east-1\n\nboto3 says access denied",
+    "[default]\naws_access_key_id = {id}\naws_secret_access_key = {k}\nregion = us-east-1\n\n"
+    "boto3 says access denied",
     's3 = boto3.client("s3", aws_access_key_id="{id}", aws_secret_access_key="{k}")  # why NoSuchBucket?',
     "My AWS credentials are {id} / {k}, write me a script that uploads a file to S3",
 )
@@ -165,7 +172,9 @@ def planted(kind: str, n: int = 40, seed: int = 0) -> list[PlantedSecret]:
     for i in range(n):
         value = make(rng)
         if kind == "aws_secret_key":
-            text = _AWS_TEMPLATES[i % len(_AWS_TEMPLATES)].format(id=FORMATS["aws_access_key_id"](rng), k=value)
+            text = _AWS_TEMPLATES[i % len(_AWS_TEMPLATES)].format(
+                id=FORMATS["aws_access_key_id"](rng), k=value
+            )
         elif kind in _ASSIGNMENT:
             template = _PASSWORD_TEMPLATES[i % len(_PASSWORD_TEMPLATES)]
             if kind != "password_assignment":

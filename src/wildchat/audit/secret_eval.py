@@ -1,6 +1,7 @@
 """How well the secret detector does: planted-key recall and real-text touch rate.
 
-``python -m wildchat.audit.secret_eval [SHARED_DATA]`` prints both figures
+``python -m wildchat.audit.secret_eval [SHARED_DATA]`` (default ``$WILDCHAT_SHARED_DATA``,
+else ``../shared/data`` beside the checkout) prints both figures
 of docs/quality.md ("Secrets"):
 
 * **recall**: 40 realistic requests per credential format
@@ -20,6 +21,7 @@ Prints counts only, never a matched value.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -68,7 +70,9 @@ def _sharegpt(path: Path) -> Iterator[str]:
 
 
 def _toxicchat(path: Path) -> Iterator[str]:
-    yield from (r["instance"] for r in json.loads(path.read_text(encoding="utf-8"))["instances"] if r["instance"])
+    yield from (
+        r["instance"] for r in json.loads(path.read_text(encoding="utf-8"))["instances"] if r["instance"]
+    )
 
 
 _SOURCES = {
@@ -115,7 +119,8 @@ def touch_rate(shared: Path) -> TouchRate:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    shared = Path(args[0]) if args else Path(__file__).resolve().parents[4].parent / "shared" / "data"
+    default = os.environ.get("WILDCHAT_SHARED_DATA", Path(__file__).resolve().parents[4] / "shared" / "data")
+    shared = Path(args[0]) if args else Path(default)
     table = planted_recall()
     print(f"{'format':22} {'planted':>7} {'wildchat':>9} {'strict':>7}")
     missed = 0
@@ -127,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     tr = touch_rate(shared)
     for source in tr.turns:
         print(f"{source:22} turns {tr.turns[source]:6d}  touched {tr.touched[source]:3d}")
-    print(f"ordinary turns touched: {sum(tr.touched.values())}/{sum(tr.turns.values())} ({100 * tr.rate:.3f}%)")
+    print(
+        f"ordinary turns touched: {sum(tr.touched.values())}/{sum(tr.turns.values())} ({100 * tr.rate:.3f}%)"
+    )
     print("touched by format: " + ", ".join(f"{k} {v}" for k, v in tr.formats.most_common()))
     return 0 if missed == 0 and tr.rate <= MAX_TOUCH_RATE else 1
 

@@ -29,7 +29,11 @@ def _table(doc: dict[str, Any]) -> None:
     for kind in dict.fromkeys(KINDS.values()):
         k = doc[kind]
         loc = k["locations"][0] if k["locations"] else None
-        where = f"{loc['split']} {loc['conversation_id']} turn {loc['turn']} {loc['field']}" if loc else ""
+        where = (
+            f"{loc['split']} {str(loc['conversation_id'])[:12]} turn {loc['turn']} {loc['field']}"
+            if loc
+            else ""
+        )
         if kind == "names" and k.get("skipped"):
             where = f"skipped: {k['skipped']}"
         style = "bold red" if k["blocking"] else None
@@ -42,8 +46,8 @@ def _table(doc: dict[str, Any]) -> None:
         console.print(f"shared with {prev['release']}: {shared}")
     q = doc["quasi_identifiers"]
     console.print(
-        f"quasi-identifiers: {q['unique_users']}/{q['users']} users ({100 * q['unique_share']:.1f}%) unique on "
-        f"({', '.join(q['tuple'])}); k distribution {q['k_distribution']}"
+        f"quasi-identifiers: {q['unique_users']}/{q['users']} users ({100 * q['unique_share']:.1f}%) "
+        f"unique on ({', '.join(q['tuple'])}); k distribution {q['k_distribution']}"
     )
     for rec in doc["recommendations"]:
         console.print(f"recommendation: {rec}")
@@ -62,6 +66,7 @@ def audit(
     ),
     names: bool = typer.Option(True, "--names/--no-names", help="Run the name check (NER after name cues)."),
     batch_size: int = typer.Option(1024, "--batch-size", min=1, help="Conversations per scanned batch."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes scanning shards in parallel."),
 ) -> None:
     """Scan a release for PII, secrets, linkable ids and quasi-identifiers before publishing it."""
     from wildchat.audit import AuditInputError, audit_release
@@ -70,7 +75,9 @@ def audit(
         typer.echo(f"wildchat audit: {json_out.parent}: no such folder for --json", err=True)
         raise typer.Exit(2)
     try:
-        report = audit_release(release, previous, strict=strict, names=names, batch_size=batch_size)
+        report = audit_release(
+            release, previous, strict=strict, names=names, batch_size=batch_size, workers=workers
+        )
     except AuditInputError as exc:
         typer.echo(f"wildchat audit: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -76,7 +76,9 @@ class HeadersStage(Stage):
 
             res = parse(value)
             ua, os_ = res.user_agent, res.os
-            browser = f"{ua.family} {ua.major}" if ua is not None and ua.major else (ua.family if ua else "Other")
+            browser = (
+                f"{ua.family} {ua.major}" if ua is not None and ua.major else (ua.family if ua else "Other")
+            )
             got = f"{browser} / {os_.family if os_ is not None else 'Other'}"
             if len(self._ua) >= _CACHE_MAX:
                 self._ua.clear()
