@@ -57,7 +57,7 @@ def bench_policy(
     cfg = pii_config(policy, **overrides)
     red = Redactor(cfg)
     t0 = time.perf_counter()
-    red.redact("warm-up: my name is Ada Lovelace")  # loads the NER model
+    red.redact("warm-up: my name is Ada Lovelace")  # loads the NER model (and the name gazetteer)
     load_s = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), time.process_time()
     results = []
@@ -120,6 +120,24 @@ def bench_recognizers(turns: list[str]) -> dict[str, float]:
     }
 
 
+def bench_jailbreak(turns: list[str]) -> dict[str, float]:
+    """Microseconds per turn (CPU) of the default jailbreak source (built-in signatures), and the
+    one-off cost of loading them; timed here because the stage runs on every user turn."""
+    from wildchat.enrich.jailbreak import SignatureMatcher
+
+    t0 = time.process_time()
+    matcher = SignatureMatcher()
+    load = time.process_time() - t0
+    matcher.match(turns[:50])  # warm-up
+    t0 = time.process_time()
+    matcher.match(turns)
+    per_turn = 1e6 * (time.process_time() - t0) / len(turns)
+    return {
+        f"jailbreak SignatureMatcher ({len(matcher.signatures)} families)": round(per_turn, 1),
+        "jailbreak SignatureMatcher load (ms, once)": round(1000 * load, 1),
+    }
+
+
 def import_cost() -> dict[str, float]:
     """CPU seconds to import Presidio's analyzer (torch, transformers) vs our pattern path."""
     import subprocess
@@ -159,6 +177,7 @@ def main() -> None:
         ("strict (default)", "strict", {}),
         ("strict, ner_scope=pairs", "strict", {"ner_scope": "pairs"}),
         ("strict, ner=false", "strict", {"ner": False}),
+        ("strict, gazetteer=false", "strict", {"gazetteer": False}),
     ]
     rows = [bench_policy(label, p, o, turns, args.batch) for label, p, o in variants]
     print("| policy | turns/s/core | ms/turn | turns redacted | turns to NER | chars to NER | model load s |")
@@ -169,6 +188,7 @@ def main() -> None:
             f"{r['ner_turn_share']:.1%} | {r['ner_chars_share']:.1%} | {r['model_load_s']} |"
         )
     recs = bench_recognizers(turns)
+    recs.update(bench_jailbreak(turns))
     recs.update({f"{k} (CPU s, once per process)": v for k, v in import_cost().items()})
     print("\n| recognizer | µs/turn |\n|---|---|")
     for k, v in recs.items():

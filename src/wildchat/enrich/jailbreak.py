@@ -20,8 +20,12 @@ compared (no template is that short) and get ``False``.
 **Built-in signatures.** :class:`SignatureMatcher` needs no library: short
 cue regexes written for this project, one or a few per well-known public
 jailbreak family (DAN, Developer Mode, AIM, "ignore previous instructions",
+role-play locks, refusal suppression, hypothetical framing, token smuggling
 ...), in ``jailbreak_signatures.toml`` next to this module (reviewed data, no
-third-party prompt text).  Precision first: a family cue, not "sounds edgy".
+third-party prompt text).  Precision first: a family cue, not "sounds edgy";
+the one exception is a family with ``min_matches = N``, which fires only when
+N of its weak cues co-occur (persona + "from now on" + "no restrictions" +
+"explicit" ...), each harmless alone.
 :class:`CombinedMatcher` asks the library first and lets signatures fill in.
 
 **Discovery.** :func:`discover_templates` clusters long user prompts by the
@@ -191,6 +195,8 @@ class Signature:
     family: str
     patterns: tuple[str, ...]
     anchors: tuple[str, ...]
+    min_matches: int = 1
+    pattern_anchors: tuple[tuple[str, ...], ...] = ()
 
 
 def load_signatures(path: str | Path | None = None) -> list[Signature]:
@@ -216,7 +222,13 @@ def load_signatures(path: str | Path | None = None) -> list[Signature]:
                 re.compile(pat)
             except re.error as exc:
                 raise ValueError(f"jailbreak signatures: {name}: bad pattern ({exc})") from exc
-        out.append(Signature(name, patterns, anchors))
+        min_matches = fam.get("min_matches", 1)
+        if not isinstance(min_matches, int) or not 1 <= min_matches <= len(patterns):
+            raise ValueError(f"jailbreak signatures: {name}: min_matches must be in [1, number of patterns]")
+        per = tuple(tuple(str(a) for a in group) for group in fam.get("pattern_anchors") or ())
+        if per and (len(per) != len(patterns) or any(not g or any(a != a.lower() for a in g) for g in per)):
+            raise ValueError(f"jailbreak signatures: {name}: pattern_anchors needs one lower-case list per pattern")
+        out.append(Signature(name, patterns, anchors, min_matches, per))
     return out
 
 
@@ -237,17 +249,42 @@ class SignatureMatcher:
         self._regexes = [
             re.compile("|".join(f"(?:{p})" for p in sig.patterns), re.IGNORECASE) for sig in self.signatures
         ]
+        self._parts = [[re.compile(p, re.IGNORECASE) for p in sig.patterns] for sig in self.signatures]
+
+    def _search(self, i: int, norm: str, low: str) -> int | None:
+        """Start of family ``i``'s evidence in ``norm``: its first cue, or for a family that needs
+        ``min_matches`` distinct cues, the earliest of them once enough are found."""
+        sig = self.signatures[i]
+        if sig.min_matches == 1:
+            found = self._regexes[i].search(norm)
+            return None if found is None else found.start()
+        parts = self._parts[i]
+        if self.prefilter and sig.pattern_anchors:  # only patterns whose own anchors are present
+            parts = [p for p, group in zip(parts, sig.pattern_anchors, strict=True) if any(a in low for a in group)]
+        starts: list[int] = []
+        for k, part in enumerate(parts):
+            if len(parts) - k + len(starts) < sig.min_matches:
+                return None  # not enough patterns left to reach the count
+            found = part.search(norm)
+            if found is not None:
+                starts.append(found.start())
+                if len(starts) == sig.min_matches:
+                    return min(starts)
+        return None
 
     def match_one(self, text: str) -> str | None:
         norm = " ".join(text[:MAX_CHARS].split())
         low = norm.lower() if self.prefilter else ""
         best: tuple[int, int] | None = None
-        for i, (sig, regex) in enumerate(zip(self.signatures, self._regexes, strict=True)):
-            if self.prefilter and not any(a in low for a in sig.anchors):
-                continue
-            found = regex.search(norm)
-            if found is not None and (best is None or found.start() < best[0]):
-                best = (found.start(), i)
+        for weak in (False, True):  # families needing several weak cues only name what no cue named
+            for i, sig in enumerate(self.signatures):
+                if (sig.min_matches > 1) != weak or (self.prefilter and not any(a in low for a in sig.anchors)):
+                    continue
+                start = self._search(i, norm, low)
+                if start is not None and (best is None or start < best[0]):
+                    best = (start, i)
+            if best is not None:
+                break
         return None if best is None else self.signatures[best[1]].family
 
     def match(self, texts: Sequence[str]) -> list[str | None]:
