@@ -32,7 +32,17 @@ def _fail(msg: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _need(*modules: str) -> None:
+    """Exit 1 with an install hint when an optional dependency is missing."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise _fail(f"needs {', '.join(missing)}: pip install 'wildchat[review]'", 1)
+
+
 def _open(queue: str, create: bool = False) -> Any:
+    _need("sqlalchemy", "numpy")
     from sqlalchemy.exc import SQLAlchemyError
 
     from wildchat.review.store import QueueError, ReviewStore
@@ -59,6 +69,7 @@ def sample(
     split: str = typer.Option("full", "--split", help="full | public"),
 ) -> None:
     """Draw a stratified sample of one task's turns into a review queue."""
+    _need("sqlalchemy")
     from wildchat.review import TASKS
     from wildchat.review.sampling import ReleaseError, draw_sample
     from wildchat.review.store import QueueError
@@ -95,6 +106,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Bind address (loopback by default)."),
 ) -> None:
     """Serve the labelling page (keys y / n / s / u, c for context) and the review API."""
+    _need("fastapi", "uvicorn")
     import uvicorn
 
     from wildchat.review.app import create_review_app

@@ -88,8 +88,8 @@ def render_section(report: dict[str, Any]) -> str:
             if d.get("metric") == "accuracy":
                 p, r = f"accuracy {p}", "(= accuracy)"
             out.append(f"| `{name}` | {p} | {r} | {d.get('n_labelled', 0)} |")
-        for w in block.get("warnings", []):
-            out.append(f"\n- note: {w}")
+        notes = [f"- note: {w}" for w in block.get("warnings", [])]
+        out += ["", *notes] if notes else []
     out += ["", CARD_END, ""]
     return "\n".join(out)
 

@@ -264,6 +264,32 @@ def estimate_task(
     }
 
 
+def _language(rows: Mapping[str, list[tuple[Any, bool]]], pop: Mapping[str, int], n: int) -> dict[str, Any]:
+    """The ``language`` block: the label says "detected language correct", so the figure is accuracy."""
+    acc, ci = _accuracy(
+        {s: (pop.get(s, 0), np.array([y for _, y in v], dtype=bool)) for s, v in rows.items()}
+    )
+    per_label: dict[str, list[bool]] = defaultdict(list)
+    for v in rows.values():
+        for p, y in v:
+            per_label[str(p)].append(y)
+    return {
+        "metric": "accuracy",
+        "precision": acc,
+        "precision_ci": ci,
+        "recall": acc,
+        "recall_ci": ci,
+        "accuracy": acc,
+        "accuracy_ci": ci,
+        "n_labelled": n,
+        "confusion": {
+            "correct": sum(y for v in rows.values() for _, y in v),
+            "incorrect": sum(not y for v in rows.values() for _, y in v),
+        },
+        "by_label": {k: {"n_labelled": len(v), "correct": sum(v)} for k, v in sorted(per_label.items())},
+    }
+
+
 def _detector(
     task: str,
     name: str,
@@ -281,28 +307,7 @@ def _detector(
     }
     n = sum(len(v) for v in rows.values())
     if task == "language":
-        acc, ci = _accuracy(
-            {s: (pop.get(s, 0), np.array([y for _, y in v], dtype=bool)) for s, v in rows.items()}
-        )
-        per_label: dict[str, list[bool]] = defaultdict(list)
-        for v in rows.values():
-            for p, y in v:
-                per_label[str(p)].append(y)
-        return {
-            "metric": "accuracy",
-            "precision": acc,
-            "precision_ci": ci,
-            "recall": acc,
-            "recall_ci": ci,
-            "accuracy": acc,
-            "accuracy_ci": ci,
-            "n_labelled": n,
-            "confusion": {
-                "correct": sum(y for v in rows.values() for _, y in v),
-                "incorrect": sum(not y for v in rows.values() for _, y in v),
-            },
-            "by_label": {k: {"n_labelled": len(v), "correct": sum(v)} for k, v in sorted(per_label.items())},
-        }
+        return _language(rows, pop, n)
     arrays = {
         s: (
             pop.get(s, 0),
