@@ -197,3 +197,72 @@ def test_registered_in_main() -> None:
 
     res = runner.invoke(app, ["review", "--help"])
     assert res.exit_code == 0 and all(c in res.output for c in ("sample", "serve", "report", "export"))
+
+
+def test_three_annotators_add_krippendorff_alpha(contract, tmp_path: Path) -> None:
+    tmp, _release, _report, truth = contract
+    queue = tmp_path / "q3.db"
+    shutil.copy(tmp / "Q.db", queue)
+    store = ReviewStore(queue)
+    for it in store.items(
+        "toxicity", with_text=False
+    ):  # carol agrees with the truth except on every 7th item
+        t = truth.toxic[(it["conversation_id"], it["turn"])]
+        store.put_label(
+            it["item_id"], "carol", "toxicity", "skip" if it["item_id"] % 7 == 0 else str(t).lower()
+        )
+    store.close()
+    assert runner.invoke(review_app, ["report", str(queue), "--out", str(tmp_path / "r.json")]).exit_code == 0
+    agr = json.loads((tmp_path / "r.json").read_text())["tasks"]["toxicity"]["agreement"]
+    assert agr["annotators"] == ["alice", "bob", "carol"] and len(agr["pairwise"]) == 3
+    assert agr["pairwise"]["alice|carol"]["cohen_kappa"] == 1.0  # skips are not compared
+    assert 0.5 < agr["krippendorff_alpha"] < 1 and 0.5 < agr["cohen_kappa"] < 1
+
+
+@pytest.mark.postgres
+def test_postgresql_queue_by_url(contract, pg_url: str, tmp_path: Path) -> None:
+    _tmp, release, _report, _truth = contract
+    res = runner.invoke(
+        review_app, ["sample", str(release), "--out", pg_url, "--task", "jailbreak", "--size", "30"]
+    )
+    assert res.exit_code == 0, res.output
+    store = ReviewStore(pg_url)
+    first = store.items("jailbreak", with_text=False)[0]
+    store.put_label(first["item_id"], "alice", "jailbreak", "false")
+    store.close()
+    res = runner.invoke(review_app, ["report", pg_url, "--out", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "r.json").read_text())["tasks"]["jailbreak"]["n_labelled"] == 1
+
+
+def test_serve_command_runs_the_app(contract) -> None:
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from live_server import free_port
+
+    tmp, _release, _report, _truth = contract
+    port = free_port()
+    code = "from wildchat.cli.main import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "review", "serve", str(tmp / "Q.db"), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline, body = time.monotonic() + 60, None
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/review/tasks", timeout=2) as resp:
+                    body = json.loads(resp.read())
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                time.sleep(0.3)
+        assert (
+            body is not None and body["tasks"][0]["task"] == "toxicity" and body["tasks"][0]["items"] == 400
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
