@@ -43,6 +43,17 @@ from wildchat.curate.config import CurateConfig, build_stages
 from wildchat.curate.ingest import Unit, expand, plan_units
 from wildchat.curate.keys import ReleaseKey
 from wildchat.curate.linkplan import LinkResult, link
+from wildchat.curate.publish import (
+    PROTECTIVE_STAGES,
+    UnsafeReleaseError,
+    guard,
+    missing_protection,
+    notice,
+    public_inputs,
+    scrub_paths,
+    split_details,
+    write_private_json,
+)
 from wildchat.curate.scan import ScanChunk
 from wildchat.curate.shard import ShardJob, WriteOptions
 from wildchat.curate.stage import StageStats
@@ -56,31 +67,6 @@ __all__ = [
     "missing_protection",
     "run_curate",
 ]
-
-#: stages without which ``public/`` is not safe to publish (see the module docstring)
-PROTECTIVE_STAGES = ("privacy", "pii")
-RELEASE_FORMAT = 2  # 2: keyed ids, counts-only stats
-
-
-class UnsafeReleaseError(ValueError):
-    """The pipeline would write an unprotected ``public/`` and ``allow_unredacted`` is not set."""
-
-
-def missing_protection(cfg: CurateConfig) -> list[str]:
-    """The :data:`PROTECTIVE_STAGES` that ``cfg``'s pipeline lacks."""
-    names = {n for n, _ in cfg.stages}
-    return [n for n in PROTECTIVE_STAGES if n not in names]
-
-
-def _guard(cfg: CurateConfig, allow_unredacted: bool) -> None:
-    missing = missing_protection(cfg)
-    if missing and not allow_unredacted:
-        raise UnsafeReleaseError(
-            f"the pipeline has no {' or '.join(repr(m) for m in missing)} stage, so public/ would hold "
-            + ("un-redacted personal data" if "pii" in missing else "the deployment's IP pseudonyms")
-            + "; add the stage(s) to pipeline.stages, or pass --allow-unredacted to write it anyway "
-            "(the card and stats.json then say the release is NOT PII-redacted). Nothing was written."
-        )
 
 
 @dataclass
@@ -187,7 +173,7 @@ def run_curate(
     into a private temporary file (it holds raw IPs, so it is deleted after
     the run and never placed in ``out``) and curated with the other inputs.
     """
-    _guard(cfg, allow_unredacted)
+    guard(cfg, allow_unredacted)
     if db_url is None:
         return _run(inputs, Path(out), cfg, ip_key=ip_key, limit=limit, log=log)
     from wildchat.collect.export import export_logs
@@ -279,8 +265,8 @@ def _run(
         },
         "logs_per_second": round(ingest.read / max(t_end - t0, 1e-9), 1),
     }
-    stats, details = _split_details(stats)
-    _write_private_json(out / ".state" / "details.json", details)
+    stats, details = split_details(stats)
+    write_private_json(out / ".state" / "details.json", details)
     _write_json(out / "stats.json", stats)
     write_card(out / "README.md", stats, key)
     return CurateResult(out, stats, len(todo), resumed, ordered)
@@ -326,19 +312,10 @@ def _stats(
         warnings.append("the privacy stage did not run: hashed_ip values are the source's, not re-keyed")
     if not any(n == "consent" for n, _ in cfg.stages):
         warnings.append("the consent stage did not run: conversations without consent may be included")
-    head: dict[str, Any] = {}
-    if missing:
-        head["notice"] = (
-            "This release is NOT PII-redacted: "
-            if "pii" in missing
-            else "This release is NOT fully protected: "
-        ) + f"the pipeline ran without {', '.join(missing)} (--allow-unredacted). Do not publish it."
     return {
-        **head,
-        "pii_redacted": "pii" not in missing,
-        "release_format": RELEASE_FORMAT,
+        **notice(missing),
         "wildchat_version": __version__,
-        "inputs": _inputs(paths),
+        "inputs": public_inputs(paths),
         "limit": limit,
         "ingest": ingest.to_dict(),
         "link": {
@@ -348,7 +325,7 @@ def _stats(
             },
             **linked.to_dict(),
         },
-        "stages": [{"name": n, "config": _scrub(c), **merged[n].to_dict()} for n, c in stages_public],
+        "stages": [{"name": n, "config": scrub_paths(c), **merged[n].to_dict()} for n, c in stages_public],
         "release": {
             "full": full,
             "public": public,
@@ -362,48 +339,6 @@ def _stats(
         },
         "warnings": warnings,
     }
-
-
-def _inputs(paths: Sequence[Path]) -> dict[str, Any]:
-    """What the inputs were, as counts: file paths stay private."""
-    sizes = [p.stat().st_size if p.exists() else 0 for p in paths]
-    return {
-        "files": len(paths),
-        "bytes": sum(sizes),
-        "database": any("wildchat-db-" in str(p) for p in paths),
-    }
-
-
-def _scrub(value: Any) -> Any:
-    """A stage's public config with absolute paths reduced to their file names."""
-    if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub(v) for v in value]
-    if isinstance(value, str) and os.path.isabs(value):
-        return Path(value).name
-    return value
-
-
-def _split_details(stats: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``stats`` without the example lists, and those lists (kept private)."""
-    details: dict[str, Any] = {
-        "ingest_examples": stats["ingest"].pop("examples", {}),
-        "ingest_repair_examples": stats["ingest"].pop("repair_examples", {}),
-        "link_examples": stats["link"].pop("examples", {}),
-        "stage_examples": {st["name"]: st.pop("examples", {}) for st in stats["stages"]},
-    }
-    return stats, details
-
-
-def _write_private_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
