@@ -93,14 +93,15 @@ def test_secrets_are_redacted_under_both(wildchat_redactor: Redactor, strict_red
 def test_strict_only_types(wildchat_redactor: Redactor, strict_redactor: Redactor) -> None:
     text = "IBAN GB82 WEST 1234 5698 7654 32, server 8.8.4.4, lan 192.168.1.1"
     res_wc = wildchat_redactor.redact(text)
-    assert res_wc.entities == {"IP_ADDRESS": 1}  # global IPs: both policies; IBANs: strict only
-    assert "GB82 WEST" in res_wc.text
+    assert not res_wc.redacted  # IBANs: strict only; 8.8.4.4 is Google's public resolver
+    mine = wildchat_redactor.redact("IBAN GB82 WEST 1234 5698 7654 32, server 81.2.69.142")
+    assert mine.entities == {"IP_ADDRESS": 1} and "GB82 WEST" in mine.text  # a global IP: both policies
     res = strict_redactor.redact(text)
     assert res.entities == {"IBAN_CODE": 1, "IP_ADDRESS": 1}
     assert "192.168.1.1" in res.text  # private address: below the threshold
 
 
-GLOBAL_IPS = ["8.8.4.4", "45.33.32.156", "2001:4860:4860::8888", "2a03:2880:f10c:83:face:b00c:0:25de"]
+GLOBAL_IPS = ["81.2.69.142", "45.33.32.156", "2a00:1450:4001:82a::200e", "2a03:2880:f10c:83:face:b00c:0:25de"]
 NON_GLOBAL_IPS = [
     "10.0.0.7",  # private
     "172.16.5.4",
@@ -140,6 +141,14 @@ def test_private_loopback_cgnat_and_documentation_ranges_stay(
     for red in (wildchat_redactor, strict_redactor):
         res = red.redact(text)
         assert res.text == text and not res.redacted, (red.config.policy, ip)
+
+
+def test_public_resolvers_and_placeholders_stay_under_wildchat_only(
+    wildchat_redactor: Redactor, strict_redactor: Redactor
+) -> None:
+    text = "set DNS to 8.8.8.8 or 1.1.1.1 or 2606:4700:4700::1111, then block 1.2.3.4 in iptables"
+    assert wildchat_redactor.redact(text).text == text
+    assert strict_redactor.redact(text).entities == {"IP_ADDRESS": 4}
 
 
 def test_version_numbers_are_not_addresses(wildchat_redactor: Redactor) -> None:
