@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from collect_helpers import AGREE, parse_sse, split_events
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -220,3 +221,22 @@ def test_withdraw_with_bad_or_expired_cookie_is_403(client: TestClient, secret_k
         assert r.status_code == 403, cookie
     assert "still here" in db_texts(client)
     assert ledger_rows(client) == []
+
+
+def test_deleted_text_is_gone_from_the_sqlite_files(client: TestClient, db_url: str) -> None:
+    """Hard delete on disk, not only in queries: secure_delete zeroes pages, the WAL is checkpointed."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("file-level check of the SQLite store")
+    path = Path(db_url.removeprefix("sqlite:///"))
+    marker = "zebra-quokka-9931"
+
+    def on_disk() -> bool:
+        files = [path, path.with_name(path.name + "-wal")]
+        return any(marker.encode() in f.read_bytes() for f in files if f.exists())
+
+    consent(client)
+    gone = chat(client, f"{marker} " + "padding " * 200)
+    chat(client, "unrelated and kept")
+    assert on_disk()
+    assert client.delete(f"/api/me/conversations/{gone['conversation_id']}").status_code == 204
+    assert not on_disk()

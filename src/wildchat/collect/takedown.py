@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from wildchat.collect.db.models import ConsentRow, ConversationRow, LedgerRow, TurnRow
 from wildchat.collect.errors import ApiError
@@ -69,6 +70,24 @@ def _write_lock(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         _secure_delete(conn)
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _flush_sqlite(engine: Engine) -> None:
+    """SQLite: checkpoint and truncate the WAL after a deletion, best effort.
+
+    The WAL still holds the page images written when the text was inserted;
+    until a checkpoint overwrites the database pages (zeroed by
+    ``secure_delete``) and the WAL is truncated, the deleted text would stay
+    on disk.  A reader holding an old snapshot makes this a partial
+    checkpoint; SQLite's automatic checkpoints finish the job later.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except OperationalError:  # busy: the automatic checkpoint will do it
+        pass
 
 
 def _tombstone(
@@ -196,6 +215,7 @@ def delete_conversation(
                 409, "reply_in_progress", "a reply in this conversation is still being written; try again"
             )
         erase_conversations(conn, key, [conversation_id], cause="participant", now=now)
+    _flush_sqlite(engine)
 
 
 def withdraw_consent(engine: Engine, key: LedgerKey, consent_id: str) -> int:
@@ -224,6 +244,7 @@ def withdraw_consent(engine: Engine, key: LedgerKey, consent_id: str) -> int:
                 accept_language=None,
             )
         )
+    _flush_sqlite(engine)
     return n
 
 
@@ -261,37 +282,51 @@ def takedown(
     if text is not None and len(text.strip()) < MIN_TEXT_CHARS:
         raise ValueError(f"takedown text must have at least {MIN_TEXT_CHARS} characters (too broad)")
     check_ledger_key(engine, key)
-    now = datetime.now(UTC)
     with engine.begin() as conn:
         _write_lock(conn)
-        if conversation_id is not None:
-            ids = [conversation_id]
-            n = erase_conversations(conn, key, ids, cause="takedown", reason=reason, now=now)
-            if n == 0:  # not (or no longer) in the database: still recognise it in older exports
-                conn.execute(insert(_LEDGER), [_tombstone(key, conversation_id, [], "takedown", reason, now)])
-            return n
-        users = select(_TURNS.c.conversation_id).where(_TURNS.c.role == "user").distinct()
-        if text is not None:
-            users = users.where(_TURNS.c.content.contains(text, autoescape=True))
-        else:
-            users = users.where(_TURNS.c.hashed_ip == hashed_ip)
-            conn.execute(
-                insert(_LEDGER),
-                [
-                    {
-                        "created_at": now,
-                        "kind": "hashed_ip",
-                        "cause": "takedown",
-                        "reason": reason,
-                        "key_fingerprint": key.fingerprint,
-                        "ip_hash": key.ip_hash(str(hashed_ip)),
-                        "conversation_hash": None,
-                        "exchange_hashes": [],
-                    }
-                ],
-            )
-        ids = list(conn.execute(users).scalars())
-        return erase_conversations(conn, key, ids, cause="takedown", reason=reason, now=now)
+        n = _takedown_in(conn, key, reason, conversation_id, text, hashed_ip)
+    _flush_sqlite(engine)
+    return n
+
+
+def _takedown_in(
+    conn: Connection,
+    key: LedgerKey,
+    reason: str,
+    conversation_id: str | None,
+    text: str | None,
+    hashed_ip: str | None,
+) -> int:
+    """The body of :func:`takedown`, inside its transaction."""
+    now = datetime.now(UTC)
+    if conversation_id is not None:
+        ids = [conversation_id]
+        n = erase_conversations(conn, key, ids, cause="takedown", reason=reason, now=now)
+        if n == 0:  # not (or no longer) in the database: still recognise it in older exports
+            conn.execute(insert(_LEDGER), [_tombstone(key, conversation_id, [], "takedown", reason, now)])
+        return n
+    users = select(_TURNS.c.conversation_id).where(_TURNS.c.role == "user").distinct()
+    if text is not None:
+        users = users.where(_TURNS.c.content.contains(text, autoescape=True))
+    else:
+        users = users.where(_TURNS.c.hashed_ip == hashed_ip)
+        conn.execute(
+            insert(_LEDGER),
+            [
+                {
+                    "created_at": now,
+                    "kind": "hashed_ip",
+                    "cause": "takedown",
+                    "reason": reason,
+                    "key_fingerprint": key.fingerprint,
+                    "ip_hash": key.ip_hash(str(hashed_ip)),
+                    "conversation_hash": None,
+                    "exchange_hashes": [],
+                }
+            ],
+        )
+    ids = list(conn.execute(users).scalars())
+    return erase_conversations(conn, key, ids, cause="takedown", reason=reason, now=now)
 
 
 def purge_older_than(engine: Engine, key: LedgerKey | None, days: float, *, dry_run: bool = False) -> int:
@@ -329,6 +364,7 @@ def purge_older_than(engine: Engine, key: LedgerKey | None, days: float, *, dry_
             )
             still = list(conn.execute(newest.where(_CONVS.c.id.in_(chunk))).scalars())
             done += erase_conversations(conn, key, still, cause="retention")
+    _flush_sqlite(engine)
     return done
 
 
