@@ -50,7 +50,7 @@ def serve(
     """Serve the consent-gated chatbot that logs every turn."""
     import uvicorn
 
-    from wildchat.collect.app import ENV_SETTINGS_FILE, create_app, write_worker_settings
+    from wildchat.collect.app import create_app
     from wildchat.collect.db.migrate import migrate
     from wildchat.collect.db.session import make_engine
 
@@ -92,12 +92,25 @@ def serve(
         uvicorn.run(app, **common)
         return
     app.state.services.engine.dispose()
-    # Workers re-read the settings from a 0600 file; the environment they inherit holds only its path.
+    _run_workers(settings, workers, common)
+
+
+def _run_workers(settings: Any, workers: int, common: dict[str, Any]) -> None:
+    """uvicorn with ``workers`` processes that re-read ``settings`` from a private 0600 file.
+
+    The environment the workers inherit holds only that file's path, never a
+    key; the file's 0700 folder is removed when the server stops.
+    """
+    import uvicorn
+
+    from wildchat.collect.app import ENV_SETTINGS_FILE, write_worker_settings
+
     settings_file = write_worker_settings(settings)
     os.environ[ENV_SETTINGS_FILE] = str(settings_file)
     try:
         uvicorn.run("wildchat.collect.app:app_from_env", factory=True, workers=workers, **common)
     finally:
+        os.environ.pop(ENV_SETTINGS_FILE, None)
         shutil.rmtree(settings_file.parent, ignore_errors=True)
 
 
