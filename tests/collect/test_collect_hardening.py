@@ -169,7 +169,7 @@ def test_every_response_carries_the_security_headers(client: TestClient) -> None
     assert "frame-ancestors 'none'" in csp and "script-src 'self';" in csp and "unsafe-inline" not in csp
 
 
-def test_consent_cookie_is_secure_outside_dev(make_app: Callable[..., TestClient], tmp_path: Path) -> None:
+def test_consent_cookie_is_secure_outside_dev(make_app: Callable[..., TestClient]) -> None:
     r = make_app().post("/api/consent", json=AGREE)
     assert "secure" in r.headers["set-cookie"].lower()
     r = make_app(cookie_secure=False).post("/api/consent", json=AGREE)  # an explicit choice is kept
