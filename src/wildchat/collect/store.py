@@ -182,6 +182,11 @@ def _branch(rows: dict[int, Any], leaf_id: int) -> list[Message]:
     return out
 
 
+def _latest_assistant(rows: dict[int, Any]) -> int | None:
+    """The most recently stored assistant turn (ids grow with insertion), or ``None``."""
+    return max((r.id for r in rows.values() if r.role == "assistant"), default=None)
+
+
 def _dialect(s: Any) -> str:
     """Dialect name of a Core connection or an ORM session."""
     return str(s.get_bind().dialect.name if isinstance(s, Session) else s.dialect.name)
@@ -194,11 +199,6 @@ def _check_live(s: Any, consent_id: str) -> None:
         raise ApiError(
             403, "consent_required", "consent withdrawn or not found; please agree to the terms again"
         )
-
-
-def _latest_assistant(rows: dict[int, Any]) -> int | None:
-    """The most recently stored assistant turn (ids grow with insertion), or ``None``."""
-    return max((r.id for r in rows.values() if r.role == "assistant"), default=None)
 
 
 def _start(
