@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 from wildchat.collect.db.migrate import migrate
 from wildchat.collect.db.models import ConsentRow, ConversationRow, LedgerRow, TurnRow
@@ -78,7 +78,9 @@ def text(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n))
 
 
-def add_participant(engine, rng: random.Random, conversations: int, exchanges: int) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+def add_participant(
+    engine: Engine, rng: random.Random, conversations: int, exchanges: int
+) -> tuple[str, list[str]]:
     """A consent with ``conversations`` x ``exchanges`` (user + assistant) turns, built in bulk."""
     now = datetime.now(UTC)
     consent = uuid.uuid4().hex
