@@ -181,13 +181,19 @@ def test_takedown_of_a_conversation_no_longer_in_the_database(
     assert (
         _run(["takedown", "add", "--db", db, "--conversation-id", cid, "--reason", "r1"], env).exit_code == 0
     )
+    # --text ignores case, and % or _ in it are literal characters, not wildcards
+    r = _run(["takedown", "add", "--db", db, "--text", "SOMEONE ELSE TALKS ABOUT T", "--reason", "r"], env)
+    assert r.exit_code == 0 and "deleted 1 conversation" in r.output
+    r = _run(["takedown", "add", "--db", db, "--text", "%_", "--reason", "r"], env)
+    assert r.exit_code == 0 and "deleted 0 conversation" in r.output
     r = _run(["takedown", "add", "--db", db, "--conversation-id", cid, "--reason", "again"], env)
     assert r.exit_code == 0 and "deleted 0 conversation" in r.output  # gone already: still tombstoned
     ledger = tmp_path / "L.jsonl"
     assert _run(["takedown", "export", "--db", db, "--out", str(ledger)], env).exit_code == 0
     stats = _curate(world["old"], tmp_path / "R", env, "--takedowns", str(ledger))
-    assert _takedown_stage(stats)["dropped"] == {"takedown": 1}
-    assert "rivers" not in _release_texts(tmp_path / "R")
+    assert _takedown_stage(stats)["dropped"] == {"takedown": 2}
+    texts = _release_texts(tmp_path / "R")
+    assert "rivers" not in texts and "tea" not in texts and "coffee" in texts
 
 
 def test_bad_input_exits_2_and_deletes_nothing(

@@ -272,7 +272,7 @@ def takedown(
 ) -> int:
     """An operator's takedown (exactly one selector); returns the conversations deleted.
 
-    ``text``: every conversation with a user turn containing it (refused
+    ``text``: every conversation with a user turn containing it, ignoring case (refused
     below :data:`MIN_TEXT_CHARS`); ``hashed_ip``: every conversation with a
     user turn from that pseudonym, plus an ``ip_hash`` entry so curation also
     drops that client's conversations in older exports and other sources.
@@ -307,7 +307,8 @@ def _takedown_in(
         return n
     users = select(_TURNS.c.conversation_id).where(_TURNS.c.role == "user").distinct()
     if text is not None:
-        users = users.where(_TURNS.c.content.contains(text, autoescape=True))
+        # case-insensitive (ASCII on SQLite): a reported e-mail address may differ in case
+        users = users.where(_TURNS.c.content.icontains(text, autoescape=True))
     else:
         users = users.where(_TURNS.c.hashed_ip == hashed_ip)
         conn.execute(
