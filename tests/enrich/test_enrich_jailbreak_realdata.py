@@ -1,7 +1,8 @@
 """Built-in jailbreak signatures on real labelled data (``make eval``; figures in docs/quality.md).
 
 ToxicChat folds as in ``test_enrich_realdata.fold``: the signatures were written
-and tuned looking only at fold A's prompts (0); fold B (1) is held out.
+and tuned looking only at fold A's prompts (0) and at the jailbreak_llms library;
+fold B (1) is held out.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def _pr(pred: list[str | None], gold: list[bool]) -> tuple[float, float, int]:
 def test_signatures_on_toxicchat_held_out_fold(shared_data: Path) -> None:
     rows = _toxicchat(shared_data)
     matcher = SignatureMatcher()
-    for fold, min_p, min_r in ((1, 0.80, 0.35), (None, 0.85, 0.38)):
+    # measured: fold B (held out) P 0.800 (36/45) R 0.643; both folds P 0.867 R 0.752
+    for fold, min_p, min_r in ((1, 0.78, 0.62), (None, 0.85, 0.73)):
         part = [r for r in rows if fold is None or r[2] == fold]
         p, r, flagged = _pr(matcher.match([t for t, _, _ in part]), [g for _, g, _ in part])
         print(f"signatures ToxicChat fold={fold} n={len(part)} P={p:.3f} R={r:.3f} flagged={flagged}")
@@ -59,7 +61,7 @@ def test_signatures_on_prompt_injection_sets(shared_data: Path) -> None:
     false_pos = sum(1 for p, (_, g) in zip(pred, deepset, strict=True) if p and not g)
     found = sum(1 for p, (_, g) in zip(pred, deepset, strict=True) if p and g)
     print(f"gandalf R={recall:.3f}; deepset found={found}/{sum(g for _, g in deepset)} false_pos={false_pos}")
-    assert recall >= 0.45  # "ignore previous instructions" family on real override attempts
+    assert recall >= 0.50  # "ignore previous instructions" family on real override attempts (0.527 measured)
     assert false_pos <= 2 and found >= 3  # benign role-play requests stay unflagged
 
 

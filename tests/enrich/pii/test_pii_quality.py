@@ -1,10 +1,13 @@
 """Redaction quality on public labelled data (``make eval``; reads ../shared/data).
 
-Thresholds sit ~10 points under the figures measured when they were set
-(docs/quality.md, "PII"), so a real regression fails while run-to-run noise
-(none expected: everything is deterministic) cannot.  The ``wildchat`` policy
-is *meant* to miss most names and numbers without a cue; its tests pin its
-precision and that it never finds more than ``strict``.
+Floors sit a point or two under the figures measured when they were set
+(docs/quality.md, "PII"; printed by ``scripts/pii_quality.py``): everything is
+deterministic, so a real regression fails.  Strict-policy figures for names,
+cards, phones and IPs are taken on the held-out *test* fold of the Presidio
+set (seeded split, :func:`~wildchat.enrich.pii.evaluation.split_folds`); the
+rules were tuned on the dev fold only.  The ``wildchat`` policy is *meant* to
+miss most names and numbers without a cue; its tests pin its precision and
+that it never finds more than ``strict``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from wildchat.enrich.pii import Redactor
-from wildchat.enrich.pii.evaluation import Scores, load_presidio_synth, load_wnut_persons, score
+from wildchat.enrich.pii.evaluation import Scores, load_presidio_synth, load_wnut_persons, score, split_folds
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -34,6 +37,33 @@ def synth_scores(
 
 
 @pytest.fixture(scope="module")
+def test_fold_scores(shared_data: Path, strict_redactor: Redactor) -> Scores:
+    golds = load_presidio_synth(shared_data / "presidio_synth_pii" / "synth_dataset_v2_dev1000.json")
+    dev, test = split_folds(golds)
+    assert len(dev) == len(test) == 500
+    return score(test, strict_redactor.redact_many([g.text for g in test]))
+
+
+# held-out test fold, strict policy: (gold / our type, min recall, min precision); measured 0.821 / 0.800
+# for PERSON, 1.0 / 1.0 for cards and IPs, 1.0 recall for phones (typed precision 0.60: SSNs, addresses)
+STRICT_TEST_FOLD = [
+    ("PERSON", 0.80, 0.78),
+    ("CREDIT_CARD", 0.97, 0.97),
+    ("PHONE_NUMBER", 0.97, 0.55),
+    ("IP_ADDRESS", 0.95, 0.95),
+]
+
+
+@pytest.mark.parametrize(("entity", "min_recall", "min_precision"), STRICT_TEST_FOLD)
+def test_strict_on_the_held_out_fold(
+    test_fold_scores: Scores, entity: str, min_recall: float, min_precision: float
+) -> None:
+    sc = test_fold_scores
+    assert sc.recall(entity) >= min_recall, (entity, sc.found[entity], sc.gold[entity])
+    assert sc.precision(entity) >= min_precision, (entity, sc.correct[entity], sc.predicted[entity])
+
+
+@pytest.fixture(scope="module")
 def wnut_scores(
     shared_data: Path, wildchat_redactor: Redactor, strict_redactor: Redactor
 ) -> dict[str, Scores]:
@@ -48,18 +78,19 @@ def wnut_scores(
 
 
 # (gold type / our type, min recall, min precision)
-STRICT = [
+STRICT = [  # whole set (dev + test folds)
     ("EMAIL_ADDRESS", 0.95, 0.95),
-    ("CREDIT_CARD", 0.72, 0.95),
+    ("CREDIT_CARD", 0.97, 0.97),
     ("IBAN_CODE", 0.85, 0.95),
-    ("IP_ADDRESS", 0.85, 0.95),
-    ("PHONE_NUMBER", 0.72, 0.35),  # typed precision: the misses are SSNs, addresses (PII all the same)
-    ("PERSON", 0.50, 0.60),
+    ("IP_ADDRESS", 0.95, 0.95),
+    ("PHONE_NUMBER", 0.97, 0.50),  # typed precision: the misses are SSNs, addresses (PII all the same)
+    ("PERSON", 0.80, 0.80),
 ]
 WILDCHAT = [
     ("EMAIL_ADDRESS", 0.95, 0.95),
-    ("CREDIT_CARD", 0.65, 0.95),  # needs "card" nearby
-    ("PHONE_NUMBER", 0.45, 0.70),  # needs a cue or a leading +
+    ("CREDIT_CARD", 0.92, 0.95),  # needs "card" nearby
+    ("PHONE_NUMBER", 0.65, 0.80),  # needs a cue or a leading +
+    ("IP_ADDRESS", 0.95, 0.95),  # global addresses: both policies
 ]
 
 
@@ -104,7 +135,7 @@ def test_wildchat_never_finds_more_than_strict(synth_scores: dict[str, Scores]) 
 def test_person_recall_on_wnut17(wnut_scores: dict[str, Scores]) -> None:
     st, wc = wnut_scores["strict"], wnut_scores["wildchat"]
     assert st.gold["PERSON"] > 1000
-    assert st.recall("PERSON") >= 0.35  # noisy, often lowercase names; the small model's ceiling is ~0.58
+    assert st.recall("PERSON") >= 0.48  # noisy, often lowercase names: 0.500 measured (NER + gazetteer)
     assert wc.recall("PERSON") <= 0.05  # tweets rarely carry a "my name is" cue: by design
 
 
@@ -116,5 +147,5 @@ def test_wildchat_policy_rarely_fires_on_real_chat(shared_data: Path, wildchat_r
     assert len(turns) > 500
     results = wildchat_redactor.redact_many(turns)
     share = sum(r.redacted for r in results) / len(turns)
-    assert share <= 0.02
+    assert share <= 0.002  # 0 of 1,979 measured
     assert all(r.text == t for r, t in zip(results, turns, strict=True) if not r.redacted)
