@@ -8,6 +8,8 @@ inputs (named in the message).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,12 @@ def nll(
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
     name: list[str] | None = typer.Option(None, "--name", help="Display name per --model, in order."),
-    samples: int = typer.Option(200, "--samples", min=1, help="Conversations scored per dataset."),
-    max_length: int = typer.Option(1024, "--max-length", min=8, help="Tokens per conversation."),
+    samples: int | None = typer.Option(
+        None, "--samples", min=1, help="Conversations scored per dataset (default: 200 on a GPU, 40 on CPU)."
+    ),
+    max_length: int | None = typer.Option(
+        None, "--max-length", min=8, help="Tokens per conversation (default: 1024 on a GPU, 512 on CPU)."
+    ),
     overflow: str = typer.Option(
         "truncate", "--overflow", help="Longer conversations: 'truncate' (score the start) or 'skip'."
     ),
@@ -55,7 +61,8 @@ def nll(
     """Per-token NLL of assistant tokens: a models x datasets matrix (JSON, CSV, heatmap).
 
     Scores held-out conversations of each dataset (filled from the rest, and
-    recorded as such, when too few are held out); --all scores any.
+    recorded as such, when too few are held out); --all scores any.  A
+    progress bar on stderr shows tokens/s and the time left.
     """
     from wildchat.evaluate.nll_run import NllSettings, run_nll
     from wildchat.train.models import ModelLoadError
@@ -78,7 +85,8 @@ def nll(
         split=split,
     )
     try:
-        result = run_nll(model, name or None, data, out, settings, log=_err)
+        with _nll_progress() as (say, progress):
+            result = run_nll(model, name or None, data, out, settings, log=say, progress=progress)
     except (ModelLoadError, FileNotFoundError, ValueError) as exc:
         _err(f"wildchat eval nll: {exc}")
         raise typer.Exit(2) from exc
@@ -87,6 +95,44 @@ def nll(
         _err("wildchat eval nll: no conversation could be scored")
         raise typer.Exit(1)
     typer.echo(f"wrote {out / 'nll.json'}, {out / 'nll.csv'}, {out / 'nll_heatmap.png'}")
+
+
+@contextmanager
+def _nll_progress() -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
+    """A stderr progress bar over the tokens to score (tokens/s, ETA), and a log that prints above it."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("scoring"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TextColumn("tokens"),
+        TextColumn("{task.fields[rate]} tok/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    task = bar.add_task("scoring", total=None, rate="-")
+
+    def progress(done: int, total: int) -> None:
+        speed = bar.tasks[0].speed
+        bar.update(task, completed=done, total=total, rate=f"{speed:.0f}" if speed else "-")
+
+    with bar:
+        yield (lambda msg: bar.console.print(msg, highlight=False, markup=False)), progress
 
 
 def _print_nll(result: dict[str, Any]) -> None:

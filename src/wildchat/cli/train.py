@@ -110,7 +110,11 @@ def train(
     global_batch: int | None = typer.Option(
         None, "--global-batch", help="Conversations per step (recipe: 128)."
     ),
-    micro_batch: int | None = typer.Option(None, "--micro-batch", help="Per-device batch (recipe: 4)."),
+    micro_batch: int | None = typer.Option(
+        None,
+        "--micro-batch",
+        help="Per-device batch (recipe: 4; CPU default: 1, accumulation keeps the global batch).",
+    ),
     max_length: int | None = typer.Option(None, "--max-length", help="Max tokens per conversation (2048)."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (recipe: 42)."),
@@ -124,19 +128,28 @@ def train(
     verify: str = typer.Option(
         "prefix", "--verify", help="Masking checks: prefix (exact) or segments (linear, for long chats)."
     ),
-    gradient_checkpointing: bool = typer.Option(
-        False, "--gradient-checkpointing", help="Trade compute for memory."
+    gradient_checkpointing: bool | None = typer.Option(
+        None,
+        "--gradient-checkpointing/--no-gradient-checkpointing",
+        help="Trade compute for memory (default: on for CPU, on a GPU only if needed to fit).",
+    ),
+    attn: str | None = typer.Option(None, "--attn", help="Attention: sdpa (default) or eager."),
+    skip_memory_check: bool = typer.Option(
+        False, "--skip-memory-check", help="Train even if the memory estimate says it will not fit."
     ),
 ) -> None:
     """Fine-tune a model with loss on assistant tokens only (Vicuna/WildLlama recipe).
 
     Flags override the recipe; everything resolved is written to OUT/recipe.json.
+    Before loading the weights the peak memory is estimated and the settings
+    chosen to fit (CPU: SDPA, gradient checkpointing, micro-batch 1); exit 2,
+    naming the flags to change, when even those would not fit.
     """
     from rich.console import Console
 
     from wildchat.train.models import ModelLoadError
     from wildchat.train.recipe import RecipeError
-    from wildchat.train.trainer import TrainError, TrainOptions, run_training
+    from wildchat.train.trainer import MemoryPlanError, TrainError, TrainOptions, run_training
 
     console = Console(stderr=True)
     overrides = {
@@ -155,12 +168,26 @@ def train(
     if verify not in ("prefix", "segments"):
         typer.echo("wildchat train: --verify must be prefix or segments", err=True)
         raise typer.Exit(2)
+    if attn not in (None, "sdpa", "eager"):
+        typer.echo("wildchat train: --attn must be sdpa or eager", err=True)
+        raise typer.Exit(2)
     opts = TrainOptions(
-        data, model, out, recipe, overrides, device, merge, gradient_checkpointing, verify, pack
+        data,
+        model,
+        out,
+        recipe,
+        overrides,
+        device=device,
+        merge=merge,
+        gradient_checkpointing=gradient_checkpointing,
+        verify=verify,
+        pack=pack,
+        attention=attn,
+        memory_check=not skip_memory_check,
     )
     try:
         result = run_training(opts, lambda msg: console.print(msg, highlight=False))
-    except (TrainError, ModelLoadError, RecipeError) as exc:
+    except (TrainError, ModelLoadError, RecipeError, MemoryPlanError) as exc:
         typer.echo(f"wildchat train: {exc}", err=True)
         raise typer.Exit(2) from exc
     except ValueError as exc:  # bad --device

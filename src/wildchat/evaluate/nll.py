@@ -102,9 +102,12 @@ def score_encoded(
     batch_size: int = 16,
     batch_tokens: int = 4096,
     pad_id: int = 0,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[ConvScore], Throughput]:
-    """Scores of ``encoded`` (same order) with ``model`` on its own device."""
+    """Scores of ``encoded`` (same order) with ``model`` on its own device.
+
+    ``progress(tokens)`` is called after each batch with the input tokens it scored.
+    """
     import torch
     import torch.nn.functional as F
 
@@ -117,7 +120,7 @@ def score_encoded(
     model.eval()
     try:
         with torch.inference_mode():
-            for done, batch in enumerate(batches, start=1):
+            for batch in batches:
                 width = max(lengths[i] for i in batch)
                 ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
                 labels = torch.full((len(batch), width), -100, dtype=torch.long)
@@ -138,7 +141,7 @@ def score_encoded(
                 for row, i in enumerate(batch):
                     scores[i] = ConvScore(float(sums[row]), int(counts[row]), lengths[i])
                 if progress is not None:
-                    progress(done, len(batches))
+                    progress(sum(lengths[i] for i in batch))
     finally:
         model.train(was_training)
     final = [s for s in scores if s is not None]

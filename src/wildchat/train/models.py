@@ -25,13 +25,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from wildchat.train.memory import ModelShape
+
 __all__ = [
     "SMOLLM2",
     "ModelLoadError",
     "find_smollm2_gguf",
     "gguf_chat_template",
+    "load_config",
     "load_model",
     "load_tokenizer",
+    "model_shape",
     "pick_device",
     "pick_dtype",
     "resolve_model_path",
@@ -173,15 +177,50 @@ def pick_dtype(device: str, dtype: str | None = None) -> str:
     return "float32"
 
 
+def load_config(spec: str) -> Any:
+    """The transformers config of a model spec, without its weights (raises :class:`ModelLoadError`)."""
+    folder, gguf = resolve_model_path(spec)
+    _offline()
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(str(folder), gguf_file=gguf, local_files_only=True)
+    except Exception as exc:
+        where = folder / gguf if gguf else folder
+        raise ModelLoadError(f"{where}: cannot read its config ({_describe(exc)})") from exc
+
+
+def model_shape(spec: str) -> tuple[Any, ModelShape]:
+    """``(config, shape)``: parameters counted on the meta device (no memory), sizes from the config."""
+    config = load_config(spec)
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    try:
+        with torch.device("meta"):
+            skeleton = AutoModelForCausalLM.from_config(config)  # type: ignore[no-untyped-call]
+        params = sum(p.numel() for p in skeleton.parameters())
+        return config, ModelShape.from_config(config, params)
+    except Exception as exc:
+        raise ModelLoadError(f"{spec}: cannot size it as a causal language model ({_describe(exc)})") from exc
+
+
 def load_model(
-    spec: str, *, device: str | None = None, dtype: str | None = None, for_training: bool = False
+    spec: str,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    for_training: bool = False,
+    attn_implementation: str | None = None,
 ) -> tuple[Any, Any]:
     """``(model, tokenizer)`` for a model spec, on ``pick_device(device)``.
 
     The model is a ``PreTrainedModel`` for causal LM in ``pick_dtype`` (bf16
-    on a GPU, fp32 on the CPU); in eval mode unless ``for_training``.  The
-    tokenizer has a pad token (EOS when the model defines none).  Raises
-    :class:`ModelLoadError` naming the path and the cause.
+    on a GPU, fp32 on the CPU); in eval mode unless ``for_training``;
+    ``attn_implementation`` (``sdpa``, ``eager`` ...) as transformers takes it
+    (``None``: transformers' default).  The tokenizer has a pad token (EOS
+    when the model defines none).  Raises :class:`ModelLoadError` naming the
+    path and the cause.
     """
     folder, gguf = resolve_model_path(spec)
     dev = pick_device(device)
@@ -193,6 +232,8 @@ def load_model(
 
     where = folder / gguf if gguf else folder
     extra: dict[str, Any] = {}
+    if attn_implementation:
+        extra["attn_implementation"] = attn_implementation
     if gguf:
         try:
             from transformers import GgufConfig

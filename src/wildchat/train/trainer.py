@@ -14,6 +14,12 @@ would not be the one trained on.
 Precision: weights stay fp32 (the optimizer's master copy); on a GPU the
 forward/backward runs under bf16 autocast (``TrainingArguments.bf16``).
 
+Memory: before the weights are loaded, :func:`wildchat.train.memory.plan_memory`
+estimates the peak from the model's shape and the longest encoded row and
+chooses attention, gradient checkpointing and micro-batch (on the CPU: SDPA,
+checkpointing, micro-batch 1 with accumulation keeping the recipe's global
+batch); a run that cannot fit stops there (:class:`MemoryPlanError`).
+
 Outputs in ``OUT``: ``recipe.json`` (recipe, overrides, resolved
 hyperparameters, data counts -- written before training starts),
 ``train_log.jsonl`` (one line per optimizer step: step, epoch, loss,
@@ -34,11 +40,21 @@ from pathlib import Path
 from typing import Any
 
 from wildchat.skips import SkipReport
+from wildchat.train.callbacks import step_logger
 from wildchat.train.masking import IGNORE_INDEX, EncodedChat, MaskingError, encode_chat
-from wildchat.train.recipe import Recipe, resolve_recipe, total_steps
+from wildchat.train.memory import MemoryPlan, MemoryPlanError, MemoryRequest, ModelShape, plan_memory
+from wildchat.train.recipe import RECIPES, Recipe, resolve_recipe, total_steps
 from wildchat.train.sft_data import SftDataError, check_sft_file, read_sft_file
 
-__all__ = ["SftCollator", "TrainError", "TrainOptions", "TrainResult", "encode_file", "run_training"]
+__all__ = [
+    "MemoryPlanError",
+    "SftCollator",
+    "TrainError",
+    "TrainOptions",
+    "TrainResult",
+    "encode_file",
+    "run_training",
+]
 
 
 class TrainError(ValueError):
@@ -54,9 +70,11 @@ class TrainOptions:
     overrides: dict[str, Any] = field(default_factory=dict)
     device: str | None = None
     merge: bool = True
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool | None = None  # None: the memory plan decides
     verify: str = "prefix"  # masking checks: "prefix" (exact) or "segments" (linear), see masking
     pack: bool = False  # several conversations per row (wildchat.train.packing)
+    attention: str | None = None  # "sdpa" | "eager"; None: the memory plan decides (sdpa)
+    memory_check: bool = True  # False: no refusal, the plan's first settings are used
 
 
 @dataclass
@@ -70,6 +88,7 @@ class TrainResult:
     steps: int
     losses: list[float]
     seconds: float
+    plan: MemoryPlan | None = None
 
 
 def encode_file(
@@ -131,71 +150,21 @@ def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _callback(log_path: Path, total: int, losses: list[float], log: Callable[[str], None]) -> Any:
-    from transformers import TrainerCallback
-
-    class StepLog(TrainerCallback):  # type: ignore[misc]
-        """One JSON line and one console line per optimizer step."""
-
-        def on_log(
-            self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
-        ) -> None:
-            if not logs or "loss" not in logs:
-                return
-            row = {
-                "step": int(state.global_step),
-                "epoch": round(float(logs.get("epoch", state.epoch or 0.0)), 4),
-                "loss": float(logs["loss"]),
-                "learning_rate": float(logs.get("learning_rate", 0.0)),
-                "grad_norm": None if logs.get("grad_norm") is None else float(logs["grad_norm"]),
-            }
-            losses.append(float(logs["loss"]))
-            with log_path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row) + "\n")
-            log(f"step {row['step']}/{total}  loss {row['loss']:.4f}  lr {row['learning_rate']:.2e}")
-
-    return StepLog()
-
-
-def _apply_lora(model: Any, recipe: Recipe) -> Any:
-    from peft import LoraConfig, get_peft_model
-
-    config = LoraConfig(
-        r=recipe.lora_r,
-        lora_alpha=recipe.lora_alpha,
-        lora_dropout=recipe.lora_dropout,
-        target_modules=list(recipe.lora_targets),
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, config)
-
-
-def run_training(opts: TrainOptions, log: Callable[[str], None] = lambda _: None) -> TrainResult:
-    """Fine-tune ``opts.model`` on ``opts.data`` into ``opts.out`` (see the module docstring).
-
-    Raises :class:`TrainError` (bad or unusable data),
-    :class:`wildchat.train.models.ModelLoadError` (bad model),
-    :class:`wildchat.train.recipe.RecipeError` (bad hyperparameters).
-    """
-    from wildchat.train.models import load_model, pick_device, save_model
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    recipe, accum = resolve_recipe(opts.recipe, opts.overrides, world)
-    device = pick_device(opts.device)
-    data = Path(opts.data)
+def _check_data(data: Path) -> Path:
+    data = Path(data)
     if not data.is_file():
         raise TrainError(f"{data}: no such file (make one with `wildchat export-sft`)")
     try:
         check_sft_file(data)  # before the (slow) model load
     except SftDataError as exc:
         raise TrainError(str(exc)) from exc
-    log(f"loading model {opts.model} on {device}")
-    model, tok = load_model(opts.model, device=device, dtype="float32", for_training=True)
-    max_length = recipe.max_length
-    ctx = getattr(model.config, "max_position_embeddings", None)
-    if isinstance(ctx, int) and ctx < max_length:
-        log(f"note: max length {max_length} > the model's context {ctx}; using {ctx}")
-        max_length = ctx
+    return data
+
+
+def _encode_rows(
+    opts: TrainOptions, data: Path, tok: Any, recipe: Recipe, max_length: int, log: Callable[[str], None]
+) -> tuple[list[EncodedChat], list[dict[str, list[int]]], SkipReport]:
+    """Encoded conversations, the training rows made of them (packed or not), and the read report."""
     report = SkipReport()
     log(f"encoding {data} with the model's chat template (max {max_length} tokens)")
     try:
@@ -204,124 +173,190 @@ def run_training(opts: TrainOptions, log: Callable[[str], None] = lambda _: None
         raise TrainError(str(exc)) from exc
     if not examples:
         raise TrainError(f"{data}: no usable conversations\n{report.summary()}")
-    rows: list[dict[str, list[int]]]
-    if opts.pack:
-        from wildchat.train.packing import pack
+    if not opts.pack:
+        return examples, [{"input_ids": e.input_ids, "labels": e.labels} for e in examples], report
+    from wildchat.train.packing import pack
 
-        rows = pack(examples, max_length, recipe.seed)
-        log(f"packed {len(examples)} conversations into {len(rows)} rows of <= {max_length} tokens")
-    else:
-        rows = [{"input_ids": e.input_ids, "labels": e.labels} for e in examples]
+    rows = pack(examples, max_length, recipe.seed)
+    log(f"packed {len(examples)} conversations into {len(rows)} rows of <= {max_length} tokens")
+    return examples, rows, report
+
+
+def _plan(
+    opts: TrainOptions,
+    recipe: Recipe,
+    shape: ModelShape,
+    seq_len: int,
+    device: str,
+    world: int,
+    log: Callable[[str], None],
+) -> MemoryPlan:
+    """Settings that fit (see :mod:`wildchat.train.memory`), said on the console."""
+    from wildchat.train.memory import GIB
+    from wildchat.train.models import resolve_model_path
+
+    request = MemoryRequest(
+        micro_batch=opts.overrides.get("micro_batch"),
+        gradient_checkpointing=opts.gradient_checkpointing,
+        attention=opts.attention,
+    )
+    trainable = shape.lora_params(recipe.lora_r, len(recipe.lora_targets)) if recipe.lora else None
+    plan = plan_memory(
+        shape,
+        seq_len,
+        device,
+        request,
+        recipe_micro_batch=RECIPES[opts.recipe].micro_batch,
+        per_device_batch=recipe.global_batch // world,
+        trainable=trainable,
+        gguf=resolve_model_path(opts.model)[1] is not None,
+        available=None if opts.memory_check else (None, "not checked (--skip-memory-check)"),
+    )
+    avail = "unknown" if plan.available is None else f"{plan.available / GIB:.1f} GiB"
+    log(
+        f"memory plan ({device}): {plan.settings.describe()} -> estimated peak "
+        f"{plan.estimate.total / GIB:.1f} GiB at {seq_len} tokens ({plan.estimate.describe()} GiB); "
+        f"available {avail} ({plan.available_source})"
+    )
+    return plan
+
+
+def _recipe_json(
+    opts: TrainOptions,
+    recipe: Recipe,
+    accum: int,
+    world: int,
+    steps: int,
+    max_length: int,
+    rows: int,
+    device: str,
+    plan: MemoryPlan,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """What ``recipe.json`` records: the recipe, the user's overrides, and everything actually used."""
+    return {
+        "recipe": opts.recipe,
+        "recipe_defaults": resolve_recipe(opts.recipe, {}, world)[0].to_dict(),
+        "overrides": {k: v for k, v in opts.overrides.items() if v is not None},
+        "resolved": {
+            **recipe.to_dict(),
+            "max_length_used": max_length,
+            "gradient_accumulation": accum,
+            "world_size": world,
+            "optimizer_steps": steps,
+            "warmup_steps": math.ceil(steps * recipe.warmup_ratio),
+            "loss": "assistant tokens only (chat-template masks)",
+            "packing": opts.pack,
+            "rows": rows,
+            "masking_verify": opts.verify,
+            "attention": plan.settings.attention,
+            "gradient_checkpointing": plan.settings.gradient_checkpointing,
+        },
+        "memory": plan.to_dict(),
+        "model": opts.model,
+        "device": device,
+        "precision": "bf16 autocast, fp32 weights" if device.startswith("cuda") else "fp32",
+        "data": data,
+    }
+
+
+def _say_time(
+    shape: ModelShape,
+    rows: list[dict[str, list[int]]],
+    recipe: Recipe,
+    steps: int,
+    plan: MemoryPlan,
+    log: Callable[[str], None],
+) -> None:
+    """On the CPU: the run's size and, from the matmul rate measured now, about how long it takes."""
+    from wildchat.train.callbacks import format_eta
+    from wildchat.train.throughput import measure_gflops, train_flops
+
+    mean = sum(len(r["input_ids"]) for r in rows) / len(rows)
+    n_rows = steps * recipe.global_batch if recipe.max_steps > 0 else math.ceil(recipe.epochs * len(rows))
+    tokens = int(n_rows * mean)
+    gflops = measure_gflops()
+    seconds = train_flops(shape.params, tokens, plan.settings.gradient_checkpointing) / (0.75 * gflops * 1e9)
+    hint = (
+        " (a quicker try: --max-length 512, or --global-batch 32, which changes the recipe)"
+        if seconds > 600
+        else ""
+    )
+    log(
+        f"size: {n_rows} conversations x {mean:.0f} tokens on average = {tokens} tokens forward+backward, "
+        f"about {format_eta(seconds)} at the {gflops:.0f} GFLOP/s this CPU gives now{hint}"
+    )
+
+
+def _set(overrides: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in overrides.items() if v is not None}
+
+
+def _context_length(max_length: int, config: Any, log: Callable[[str], None]) -> int:
+    ctx = getattr(config, "max_position_embeddings", None)
+    if isinstance(ctx, int) and ctx < max_length:
+        log(f"note: max length {max_length} > the model's context {ctx}; using {ctx}")
+        return ctx
+    return max_length
+
+
+def run_training(opts: TrainOptions, log: Callable[[str], None] = lambda _: None) -> TrainResult:
+    """Fine-tune ``opts.model`` on ``opts.data`` into ``opts.out`` (see the module docstring).
+
+    Raises :class:`TrainError` (bad or unusable data),
+    :class:`wildchat.train.models.ModelLoadError` (bad model),
+    :class:`wildchat.train.recipe.RecipeError` (bad hyperparameters),
+    :class:`MemoryPlanError` (would not fit; raised before the weights load).
+    """
+    import transformers
+
+    from wildchat.train.hf_trainer import build_trainer, load_for_training, save_trained
+    from wildchat.train.models import load_tokenizer, model_shape, pick_device
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    # micro-batch 1 stands in until the memory plan chooses one (a user's value is checked here)
+    recipe, _ = resolve_recipe(opts.recipe, {"micro_batch": 1, **_set(opts.overrides)}, world)
+    device = pick_device(opts.device)
+    data = _check_data(opts.data)
+    config, shape = model_shape(opts.model)
+    tok = load_tokenizer(opts.model)
+    max_length = _context_length(recipe.max_length, config, log)
+    examples, rows, report = _encode_rows(opts, data, tok, recipe, max_length, log)
+    plan = _plan(opts, recipe, shape, max(len(r["input_ids"]) for r in rows), device, world, log)
+    chosen = {**opts.overrides, "micro_batch": plan.settings.micro_batch}
+    recipe, accum = resolve_recipe(opts.recipe, chosen, world)
     steps = total_steps(recipe, len(rows))
     n_loss = sum(e.n_loss_tokens for e in examples)
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
-    log_path = out / "train_log.jsonl"
-    log_path.write_text("", encoding="utf-8")
-    _write_json(
-        out / "recipe.json",
-        {
-            "recipe": opts.recipe,
-            "recipe_defaults": resolve_recipe(opts.recipe, {}, world)[0].to_dict(),
-            "overrides": {k: v for k, v in opts.overrides.items() if v is not None},
-            "resolved": {
-                **recipe.to_dict(),
-                "max_length_used": max_length,
-                "gradient_accumulation": accum,
-                "world_size": world,
-                "optimizer_steps": steps,
-                "warmup_steps": math.ceil(steps * recipe.warmup_ratio),
-                "loss": "assistant tokens only (chat-template masks)",
-                "packing": opts.pack,
-                "rows": len(rows),
-                "masking_verify": opts.verify,
-            },
-            "model": opts.model,
-            "device": device,
-            "precision": "bf16 autocast, fp32 weights" if device.startswith("cuda") else "fp32",
-            "data": {
-                "path": str(data),
-                "examples": len(examples),
-                "loss_tokens": n_loss,
-                "read": report.to_dict(),
-            },
-        },
-    )
-    import transformers
-    from transformers import Trainer, TrainingArguments
-
+    counts = {"path": str(data), "examples": len(examples), "loss_tokens": n_loss, "read": report.to_dict()}
+    meta = _recipe_json(opts, recipe, accum, world, steps, max_length, len(rows), device, plan, counts)
+    _write_json(out / "recipe.json", meta)
+    if device == "cpu":
+        _say_time(shape, rows, recipe, steps, plan, log)
+    log(f"loading model {opts.model} on {device}")
     transformers.set_seed(recipe.seed)
-    model.config.use_cache = False  # no KV cache in training (and packing needs none)
-    if opts.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
-        if recipe.lora:  # frozen embeddings: checkpointed blocks still need inputs that require grad
-            model.enable_input_require_grads()
-    if recipe.lora:
-        model = _apply_lora(model, recipe)
-    args = TrainingArguments(
-        output_dir=str(out / "checkpoints"),
-        per_device_train_batch_size=recipe.micro_batch,
-        gradient_accumulation_steps=accum,
-        num_train_epochs=recipe.epochs,
-        max_steps=recipe.max_steps,
-        learning_rate=recipe.lr,
-        lr_scheduler_type=recipe.scheduler,
-        warmup_steps=recipe.warmup_ratio,  # < 1: a fraction of the total steps
-        weight_decay=recipe.weight_decay,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        bf16=device.startswith("cuda"),
-        use_cpu=device == "cpu",
-        seed=recipe.seed,
-        data_seed=recipe.seed,
-        dataloader_num_workers=0,
-        remove_unused_columns=False,
-    )
+    model = load_for_training(opts.model, device, plan, recipe)
     losses: list[float] = []
-    pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
-    collator: Any = SftCollator(pad_id, 8 if device.startswith("cuda") else None)
-    if opts.pack:
-        from wildchat.train.packing import PackedCollator
-
-        collator = PackedCollator(pad_id)
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=rows,
-        data_collator=collator,
-        callbacks=[_callback(log_path, steps, losses, log)],
+    (out / "train_log.jsonl").write_text("", encoding="utf-8")
+    callback = step_logger(out / "train_log.jsonl", steps, accum, losses, log)
+    trainer = build_trainer(model, tok, rows, recipe, accum, out, device, opts.pack, callback)
+    log(
+        f"training {len(examples)} conversations, {steps} optimizer steps of {recipe.global_batch} "
+        f"(micro-batch {recipe.micro_batch} x accumulation {accum} x {world} device(s))"
     )
-    from transformers.trainer_callback import PrinterCallback
-
-    trainer.remove_callback(PrinterCallback)  # StepLog prints each step already
-    log(f"training {len(examples)} conversations, {steps} optimizer steps, accumulation {accum}")
     t0 = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - t0
-    trained: Any = trainer.model
-    trained.config.use_cache = True  # saved for inference
-    if (out / "checkpoints").is_dir() and not any((out / "checkpoints").iterdir()):
-        (out / "checkpoints").rmdir()
-    if recipe.lora:
-        trained.save_pretrained(str(out / "adapter"))
-        tok.save_pretrained(str(out / "adapter"))
-        if opts.merge:
-            save_model(trained.merge_and_unload(), tok, out)
-    else:
-        save_model(trained, tok, out)
-    result = TrainResult(out, device, recipe, report, len(examples), n_loss, len(losses), losses, seconds)
-    _write_json(
-        out / "train_summary.json",
-        {
-            "steps": len(losses),
-            "first_loss": losses[0] if losses else None,
-            "last_loss": losses[-1] if losses else None,
-            "seconds": round(seconds, 2),
-            "examples": len(examples),
-            "loss_tokens": n_loss,
-            "model_saved": not recipe.lora or opts.merge,
-        },
-    )
-    return result
+    save_trained(trainer, tok, out, recipe, opts.merge)
+    summary = {
+        "steps": len(losses),
+        "first_loss": losses[0] if losses else None,
+        "last_loss": losses[-1] if losses else None,
+        "seconds": round(seconds, 2),
+        "examples": len(examples),
+        "loss_tokens": n_loss,
+        "model_saved": not recipe.lora or opts.merge,
+    }
+    _write_json(out / "train_summary.json", summary)
+    return TrainResult(out, device, recipe, report, len(examples), n_loss, len(losses), losses, seconds, plan)
