@@ -70,3 +70,7 @@ def test_contract_on_a_curated_release(tmp_path: Path) -> None:
     assert_matches(est, true_p, true_r)
     assert block["agreement"]["cohen_kappa"] is not None
     assert block["detectors"]["offline"] == est  # offline is the engine that decided `toxic`
+    # the offline engine was re-scored at sampling time: same flags as released, near_threshold filled
+    rescore = block["queue"]["release_settings"]["rescore"]
+    assert rescore["agreement"] == 1.0 and rescore["turns"] == 3000
+    assert block["strata"]["near_threshold"]["population"] > 0

@@ -67,6 +67,9 @@ def sample(
     size: int = typer.Option(400, "--size", help="Items to draw (split over the strata)."),
     seed: int = typer.Option(0, "--seed", help="Same release + task + size + seed = same items."),
     split: str = typer.Option("full", "--split", help="full | public"),
+    rescore: bool = typer.Option(
+        True, "--rescore/--no-rescore", help="toxicity: re-score an offline release to fill near_threshold."
+    ),
 ) -> None:
     """Draw a stratified sample of one task's turns into a review queue."""
     _need("sqlalchemy")
@@ -81,7 +84,7 @@ def sample(
     if size < 1:
         raise _fail("--size must be at least 1")
     try:
-        drawn = draw_sample(release, task, size=size, seed=seed, split=split)
+        drawn = draw_sample(release, task, size=size, seed=seed, split=split, rescore=rescore)
     except ReleaseError as exc:
         raise _fail(str(exc)) from None
     store = _open(out, create=True)
@@ -92,6 +95,11 @@ def sample(
     finally:
         store.close()
     typer.echo(f"{task}: {n} items drawn (seed {seed}, split {split}) into {out}")
+    rs = drawn.meta.get("rescore") or {}
+    if rs.get("turns"):
+        typer.echo(
+            f"  offline engine re-scored {rs['turns']:,} turns (matches the released flag: {rs['agreement']})"
+        )
     for s in drawn.strata:
         w = "n/a" if s.weight is None else f"{s.weight:.2f}"
         typer.echo(f"  {s.name:<20} population {s.population:>9,}  sampled {s.sampled:>5}  weight {w}")

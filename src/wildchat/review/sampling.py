@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from wildchat.review import TASKS
+from wildchat.review.rescore import OfflineRescorer
 from wildchat.review.tasks import STRATA, ReleaseConfig, judge_turn, merge_strata
 
 __all__ = ["Item", "ReleaseError", "Sample", "Stratum", "allocate", "draw_sample", "release_files"]
@@ -102,23 +103,27 @@ def release_files(release: Path, split: str) -> list[Path]:
     return files
 
 
-def release_config(release: Path) -> tuple[ReleaseConfig, dict[str, Any]]:
-    """Detector settings from ``stats.json`` (defaults when absent) and what to keep in the queue meta."""
+def release_config(release: Path) -> tuple[ReleaseConfig, dict[str, Any], dict[str, Any] | None]:
+    """Detector settings from ``stats.json`` (defaults when absent), the queue meta, and the stats."""
     path = release / "stats.json" if release.is_dir() else release.parent / "stats.json"
     try:
         stats = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         stats = None
     cfg = ReleaseConfig.from_stats(stats)
-    return cfg, {
-        "toxic_engines": list(cfg.toxic_engines),
-        "detoxify_threshold": cfg.detoxify_threshold,
-        "jailbreak_sources": list(cfg.jailbreak_sources),
-        "stats_json": stats is not None,
-    }
+    return (
+        cfg,
+        {
+            "toxic_engines": list(cfg.toxic_engines),
+            "detoxify_threshold": cfg.detoxify_threshold,
+            "jailbreak_sources": list(cfg.jailbreak_sources),
+            "stats_json": stats is not None,
+        },
+        stats,
+    )
 
 
-def _rows(files: list[Path]) -> Iterator[dict[str, Any]]:
+def _batches(files: list[Path]) -> Iterator[list[dict[str, Any]]]:
     import pyarrow.parquet as pq
 
     for path in files:
@@ -127,11 +132,21 @@ def _rows(files: list[Path]) -> Iterator[dict[str, Any]]:
         if "conversation" not in names:
             raise ReleaseError(f"{path.name}: not a release file (no 'conversation' column)")
         cols = [c for c in READ_COLUMNS if c in names]
+        start = 0
         for batch in pf.iter_batches(columns=cols, batch_size=512):
-            for k, row in enumerate(batch.to_pylist()):
+            rows = batch.to_pylist()
+            for k, row in enumerate(rows):
                 if not row.get("conversation_id"):
-                    row["conversation_id"] = f"{row.get('conversation_hash') or ''}@{path.name}:{k}"
-                yield row
+                    row["conversation_id"] = f"{row.get('conversation_hash') or ''}@{path.name}:{start + k}"
+            start += len(rows)
+            yield rows
+
+
+def _rows(files: list[Path], rescorer: OfflineRescorer | None) -> Iterator[dict[str, Any]]:
+    for rows in _batches(files):
+        if rescorer is not None:
+            rescorer.annotate(rows)
+        yield from rows
 
 
 def sample_key(seed: int, task: str, conversation_id: str, turn: int) -> int:
@@ -189,17 +204,28 @@ def allocate(population: Mapping[str, int], size: int) -> dict[str, int]:
     return alloc
 
 
-def draw_sample(release: Path, task: str, size: int = 400, seed: int = 0, split: str = "full") -> Sample:
-    """Draw the stratified sample (see the module docstring for the contract)."""
+def draw_sample(
+    release: Path, task: str, size: int = 400, seed: int = 0, split: str = "full", *, rescore: bool = True
+) -> Sample:
+    """Draw the stratified sample (see the module docstring for the contract).
+
+    ``rescore``: for ``toxicity`` on a release whose ``toxic`` the offline
+    engine decided, recompute its scores to fill ``near_threshold``
+    (:mod:`wildchat.review.rescore`).
+    """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r} (one of {', '.join(TASKS)})")
     if size < 1:
         raise ValueError("size must be at least 1")
     files = release_files(release, split)
-    cfg, meta = release_config(release)
+    cfg, meta, stats = release_config(release)
+    rescorer: OfflineRescorer | None = None
+    if task == "toxicity":
+        rescorer, why = OfflineRescorer.for_release(stats) if rescore else (None, "--no-rescore")
+        meta["rescore"] = {"skipped": why} if rescorer is None else {}
     counts: Counter[str] = Counter()
     heaps: dict[str, list[tuple[int, int, Item]]] = {}
-    for row in _rows(files):
+    for row in _rows(files, rescorer):
         conv = row["conversation"] or []
         for i, turn in enumerate(conv):
             judged = judge_turn(task, row, i, cfg)
@@ -226,6 +252,8 @@ def draw_sample(release: Path, task: str, size: int = 400, seed: int = 0, split:
                 heapq.heapreplace(heap, entry)
             else:
                 heapq.heappush(heap, entry)
+    if rescorer is not None:
+        meta["rescore"] = rescorer.summary()
     return _finish(task, size, seed, split, counts, heaps, meta)
 
 

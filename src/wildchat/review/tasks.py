@@ -11,8 +11,10 @@ task         population                           strata (first that applies)
 toxicity     turns with ``toxic`` set             ``engines_disagree`` (OpenAI and Detoxify
                                                   both scored it and disagree),
                                                   ``near_threshold`` (Detoxify toxicity in
-                                                  [t/2, 2t], or OpenAI top score in [0.3,
-                                                  0.7]), ``flagged``, ``not_flagged``
+                                                  [t/2, 2t], OpenAI top score in [0.3, 0.7],
+                                                  or offline margin in [0.5, 2) -- see
+                                                  :mod:`~wildchat.review.rescore`),
+                                                  ``flagged``, ``not_flagged``
 jailbreak    user turns with ``jailbreak`` set    ``flagged``, ``cue`` (not flagged but has
                                                   a role-play / override cue), ``not_flagged``
 pii          turns with ``redacted`` set          ``redacted``, ``cue`` (not redacted but has
@@ -39,6 +41,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from wildchat.review.rescore import NEAR_BAND
 
 __all__ = [
     "QUESTIONS",
@@ -128,6 +132,10 @@ def _toxicity(row: Mapping[str, Any], i: int, turn: Mapping[str, Any], cfg: Rele
         out.detectors["detoxify"] = {"toxicity": score, "threshold": t}
         out.predictions["detoxify"] = score > t
         near |= t / 2 <= score <= 2 * t
+    off = _at(row.get("_offline"), i)
+    if off is not None:  # offline engine re-scored at sampling time (wildchat.review.rescore)
+        out.detectors["offline_scores"] = off
+        near |= NEAR_BAND[0] <= off["margin"] < NEAR_BAND[1]
     engines = cfg.toxic_engines
     if len(engines) == 1 and engines[0] not in out.predictions:
         out.predictions[engines[0]] = out.predictions["toxic"]  # the sole engine deciding ``toxic``
