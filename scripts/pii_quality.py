@@ -33,8 +33,16 @@ def ordinary_turns(data: Path) -> dict[str, list[str]]:
 
     wild = pq.read_table(data / "wildchat_firstturn" / "wildchat_clean_1335rows.parquet").to_pylist()
     lines = (data / "lmsys_chat_1m_sample191" / "lmsys_1000.jsonl").read_bytes().split(b"\n")
-    lmsys = [m["content"] for line in lines if line.strip() for m in json.loads(line)["conversation"] if m["content"]]
-    share = json.loads((data / "sharegpt_v3_sample" / "sharegpt_v3_sample800.json").read_text(encoding="utf-8"))
+    lmsys = [
+        m["content"]
+        for line in lines
+        if line.strip()
+        for m in json.loads(line)["conversation"]
+        if m["content"]
+    ]
+    share = json.loads(
+        (data / "sharegpt_v3_sample" / "sharegpt_v3_sample800.json").read_text(encoding="utf-8")
+    )
     return {
         "WildChat": [t for r in wild for t in (r["prompt"], r["response"]) if t],
         "LMSYS": lmsys,
@@ -51,7 +59,9 @@ def main() -> None:
     from wildchat.enrich.pii.evaluation import load_presidio_synth, load_wnut_persons, score, split_folds
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    ap.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     golds = load_presidio_synth(args.data / "presidio_synth_pii" / "synth_dataset_v2_dev1000.json")
@@ -70,7 +80,8 @@ def main() -> None:
             sc = score(fold, red.redact_many([g.text for g in fold]))
             cells = [f"{_fmt(sc.recall(e))} / {_fmt(sc.precision(e))}" for e in ENTITIES]
             out[f"{policy}/{fold_name}"] = {
-                e: {"recall": sc.recall(e), "precision": sc.precision(e), "precision_any": sc.precision_any(e),
+                e: {"recall": sc.recall(e), "precision": sc.precision(e),
+                    "precision_any": sc.precision_any(e),
                     "gold": sc.gold[e], "found": sc.found[e], "predicted": sc.predicted[e]}
                 for e in ENTITIES
             }  # fmt: skip

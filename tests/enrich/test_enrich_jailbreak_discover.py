@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,7 +28,7 @@ TEMPLATE = "\n".join(
 )
 
 
-def _conv(i: int, user: str, text: str, toxic_reply: bool) -> dict:
+def _conv(i: int, user: str, text: str, toxic_reply: bool) -> dict[str, Any]:
     conv = Conversation(
         conversation_hash=f"h{i}",
         model="m",
@@ -61,7 +62,9 @@ def _release(root: Path, n_template_users: int = 5) -> Path:
 def test_discover_writes_a_library_the_matcher_accepts_and_a_summary(tmp_path: Path) -> None:
     release = _release(tmp_path / "rel")
     out = tmp_path / "found"
-    res = CliRunner().invoke(app, ["jailbreaks", "discover", str(release), "--out", str(out), "--min-chars", "300"])
+    res = CliRunner().invoke(
+        app, ["jailbreaks", "discover", str(release), "--out", str(out), "--min-chars", "300"]
+    )
     assert res.exit_code == 0, res.output
     library = load_library(out / "library.txt")
     assert [e.name for e in library] == ["discovered-1"]  # the garden note: one user, not a template
@@ -73,7 +76,9 @@ def test_discover_writes_a_library_the_matcher_accepts_and_a_summary(tmp_path: P
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o600
     # the library file is what --jailbreak-library reads: a new filled-in copy matches it
     matcher = JailbreakMatcher(library, threshold=0.3)
-    assert matcher.match_one(TEMPLATE + "\nSomething entirely different I want to ask today.") == "discovered-1"
+    assert (
+        matcher.match_one(TEMPLATE + "\nSomething entirely different I want to ask today.") == "discovered-1"
+    )
 
 
 def test_discover_rejects_what_is_not_a_release(tmp_path: Path) -> None:

@@ -31,7 +31,9 @@ import typer
 
 __all__ = ["discover", "jailbreaks_app"]
 
-jailbreaks_app = typer.Typer(help="Find recurring jailbreak templates in a curated release.", no_args_is_help=True)
+jailbreaks_app = typer.Typer(
+    help="Find recurring jailbreak templates in a curated release.", no_args_is_help=True
+)
 
 
 @dataclass
@@ -82,7 +84,9 @@ def _collect(files: list[Path], min_chars: int) -> _Turns:
                 nxt = turns[i + 1] if i + 1 < len(turns) else None
                 out.texts.append(text)
                 out.users.append(turn.get("hashed_ip") or row.get("hashed_ip"))
-                out.toxic_reply.append(None if nxt is None or nxt.get("toxic") is None else bool(nxt["toxic"]))
+                out.toxic_reply.append(
+                    None if nxt is None or nxt.get("toxic") is None else bool(nxt["toxic"])
+                )
     return out
 
 
@@ -114,7 +118,9 @@ def _report(turns: _Turns, clusters: list[Any], out: Path, top: int) -> tuple[st
     for k, (c, rate, template, family) in enumerate(ranked, 1):
         library.append(f"name: discovered-{k}\n{template}")
         rate_s = "–" if rate != rate else f"{rate:.2f}"
-        rows.append(f"| {k} | {c.n_users} | {len(c.members)} | {rate_s} | {family or '–'} | {_excerpt(template)} |")
+        rows.append(
+            f"| {k} | {c.n_users} | {len(c.members)} | {rate_s} | {family or '–'} | {_excerpt(template)} |"
+        )
     summary = [
         "# Recurring long prompts (jailbreak template candidates)",
         "",
@@ -137,7 +143,9 @@ def discover(
     split: str = typer.Option("full", "--split", help="Release split to read: full or public."),
     min_users: int = typer.Option(3, "--min-users", min=1, help="Distinct users a template needs."),
     min_chars: int = typer.Option(500, "--min-chars", min=1, help="Shortest user turn considered."),
-    threshold: float = typer.Option(0.6, "--threshold", min=0.05, max=1.0, help="MinHash Jaccard to cluster."),
+    threshold: float = typer.Option(
+        0.6, "--threshold", min=0.05, max=1.0, help="MinHash Jaccard to cluster."
+    ),
     top: int = typer.Option(100, "--top", min=1, help="Clusters kept in the library and summary."),
 ) -> None:
     """Cluster long user turns reused across users and write a jailbreak library + summary."""
@@ -159,7 +167,8 @@ def discover(
     _write_private(out / "summary.md", summary)
     typer.echo(
         f"{turns.conversations} conversations, {len(turns.texts)} long user turns -> "
-        f"{len(clusters)} templates (>= {min_users} users); wrote {out / 'library.txt'} and {out / 'summary.md'}"
+        f"{len(clusters)} templates (>= {min_users} users); "
+        f"wrote {out / 'library.txt'} and {out / 'summary.md'}"
     )
 
 

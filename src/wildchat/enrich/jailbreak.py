@@ -227,7 +227,9 @@ def load_signatures(path: str | Path | None = None) -> list[Signature]:
             raise ValueError(f"jailbreak signatures: {name}: min_matches must be in [1, number of patterns]")
         per = tuple(tuple(str(a) for a in group) for group in fam.get("pattern_anchors") or ())
         if per and (len(per) != len(patterns) or any(not g or any(a != a.lower() for a in g) for g in per)):
-            raise ValueError(f"jailbreak signatures: {name}: pattern_anchors needs one lower-case list per pattern")
+            raise ValueError(
+                f"jailbreak signatures: {name}: pattern_anchors needs one lower-case list per pattern"
+            )
         out.append(Signature(name, patterns, anchors, min_matches, per))
     return out
 
@@ -260,7 +262,9 @@ class SignatureMatcher:
             return None if found is None else found.start()
         parts = self._parts[i]
         if self.prefilter and sig.pattern_anchors:  # only patterns whose own anchors are present
-            parts = [p for p, group in zip(parts, sig.pattern_anchors, strict=True) if any(a in low for a in group)]
+            parts = [
+                p for p, group in zip(parts, sig.pattern_anchors, strict=True) if any(a in low for a in group)
+            ]
         starts: list[int] = []
         for k, part in enumerate(parts):
             if len(parts) - k + len(starts) < sig.min_matches:
@@ -278,7 +282,9 @@ class SignatureMatcher:
         best: tuple[int, int] | None = None
         for weak in (False, True):  # families needing several weak cues only name what no cue named
             for i, sig in enumerate(self.signatures):
-                if (sig.min_matches > 1) != weak or (self.prefilter and not any(a in low for a in sig.anchors)):
+                if (sig.min_matches > 1) != weak or (
+                    self.prefilter and not any(a in low for a in sig.anchors)
+                ):
                     continue
                 start = self._search(i, norm, low)
                 if start is not None and (best is None or start < best[0]):

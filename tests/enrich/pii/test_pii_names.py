@@ -50,7 +50,9 @@ def test_common_words_places_and_streets_are_not_names() -> None:
 
 def test_single_known_word_without_context_stays_below_threshold() -> None:
     assert _found("Nothing here but Rose.").get("Rose", 0.0) < 0.5
-    assert _found("Dear Mary, thanks")["Mary"] >= 0.5  # a greeting in the same run is a cue, not a longer noun
+    assert (
+        _found("Dear Mary, thanks")["Mary"] >= 0.5
+    )  # a greeting in the same run is a cue, not a longer noun
 
 
 @pytest.mark.parametrize("value", ["Crown St", "Box 6031", "Williamson Orchestra", "Passauer Strasse"])
@@ -64,7 +66,9 @@ def test_bad_input_never_crashes() -> None:
         find_names(text, GAZ)
 
 
-def test_default_policy_never_loads_the_gazetteer(recording_ner: type, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_policy_never_loads_the_gazetteer(
+    recording_ner: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def boom(*_: object) -> NameGazetteer:
         raise AssertionError("the default policy loaded the gazetteer")
 

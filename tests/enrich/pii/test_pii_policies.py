@@ -125,7 +125,11 @@ NON_GLOBAL_IPS = [
 def test_global_ips_are_redacted_under_both_policies(
     ip: str, wildchat_redactor: Redactor, strict_redactor: Redactor
 ) -> None:
-    for text in (f"my server is {ip} and it is slow", f"ssh to {ip}:2222 fails", f"allow {ip}/32 in the firewall"):
+    for text in (
+        f"my server is {ip} and it is slow",
+        f"ssh to {ip}:2222 fails",
+        f"allow {ip}/32 in the firewall",
+    ):
         for red in (wildchat_redactor, strict_redactor):
             res = red.redact(text)
             assert ip not in res.text and res.entities == {"IP_ADDRESS": 1}, (red.config.policy, text)

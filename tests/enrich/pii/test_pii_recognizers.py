@@ -130,7 +130,10 @@ def test_a_date_with_an_hour_is_not_a_phone() -> None:
 
 
 def test_ip_ports_cidr_and_ipv6_forms() -> None:
-    text = "ssh root@45.33.32.156:22, net 45.33.0.0/16, [2001:4860:4860::8888]:443, 2a03:2880:f10c:83:face:b00c:0:25de:443"
+    text = (
+        "ssh root@45.33.32.156:22, net 45.33.0.0/16, [2001:4860:4860::8888]:443, "
+        "2a03:2880:f10c:83:face:b00c:0:25de:443"
+    )
     got = _values(text, [s for s in find_ips(text) if s.score >= 0.5])
     assert got == ["45.33.32.156", "45.33.0.0", "2001:4860:4860::8888", "2a03:2880:f10c:83:face:b00c:0:25de"]
 

@@ -151,7 +151,9 @@ class Redactor:
         both = getattr(self.ner, "persons_and_others", None)
         for code, items in jobs.items():
             windows_text = [w for _, _, w in items]
-            results = both(windows_text, code) if both else [(p, []) for p in self.ner.persons(windows_text, code)]
+            results = (
+                both(windows_text, code) if both else [(p, []) for p in self.ner.persons(windows_text, code)]
+            )
             for (i, offset, _), (persons, other) in zip(items, results, strict=True):
                 found[i].extend(s.shifted(offset) for s in persons)
                 others[i].extend(s.shifted(offset) for s in other)
@@ -162,11 +164,16 @@ class Redactor:
         if "PERSON" not in self._entities:
             return [[] for _ in texts]
         found, others = self._ner_windows(texts, languages)
-        found = [[s for s in spans if plausible_person(text, s)] for text, spans in zip(texts, found, strict=True)]
+        found = [
+            [s for s in spans if plausible_person(text, s)] for text, spans in zip(texts, found, strict=True)
+        ]
         if not self.config.gazetteer:
             return found
         gaz = load_gazetteer()
-        found = [[s for s in spans if plausible_ner_person(text, s, gaz)] for text, spans in zip(texts, found, strict=True)]
+        found = [
+            [s for s in spans if plausible_ner_person(text, s, gaz)]
+            for text, spans in zip(texts, found, strict=True)
+        ]
         for i, text in enumerate(texts):
             blocked = others[i]
             for s in find_names(text[: self.config.chunk_chars], gaz):

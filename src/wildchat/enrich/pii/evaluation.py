@@ -25,7 +25,16 @@ from pathlib import Path
 
 from wildchat.enrich.pii.spans import RedactionResult
 
-__all__ = ["GOLD_TYPES", "SPLIT_SEED", "Gold", "Scores", "load_presidio_synth", "load_wnut_persons", "score", "split_folds"]
+__all__ = [
+    "GOLD_TYPES",
+    "SPLIT_SEED",
+    "Gold",
+    "Scores",
+    "load_presidio_synth",
+    "load_wnut_persons",
+    "score",
+    "split_folds",
+]
 
 #: our entity type -> the gold types (Presidio synthetic set) it stands for.
 GOLD_TYPES: dict[str, frozenset[str]] = {
@@ -145,7 +154,9 @@ def load_wnut_persons(path: str | Path) -> list[Gold]:
 SPLIT_SEED = 14
 
 
-def split_folds(golds: Sequence[Gold], seed: int = SPLIT_SEED, test_share: float = 0.5) -> tuple[list[Gold], list[Gold]]:
+def split_folds(
+    golds: Sequence[Gold], seed: int = SPLIT_SEED, test_share: float = 0.5
+) -> tuple[list[Gold], list[Gold]]:
     """``(dev, test)``: a seeded random split of ``golds`` (same seed -> same folds).
 
     Rules and thresholds are tuned on ``dev`` only; figures are reported on

@@ -48,7 +48,14 @@ import regex
 
 from wildchat.enrich.pii.spans import Span
 
-__all__ = ["NameGazetteer", "find_names", "gazetteer_available", "load_gazetteer", "plausible_ner_person", "plausible_person"]
+__all__ = [
+    "NameGazetteer",
+    "find_names",
+    "gazetteer_available",
+    "load_gazetteer",
+    "plausible_ner_person",
+    "plausible_person",
+]
 
 log = logging.getLogger(__name__)
 
@@ -77,37 +84,38 @@ _CONTEXT_AFTER = regex.compile(
 _STOP = frozenset(
     """
     a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have
-    having he her here hers herself him himself his how i if in into is it its itself just me more most
-    my myself no nor not now of off on once only or other our ours out over own same she should so some
-    such than that the their theirs them then there these they this those through to too under until up
-    very was we were what when where which while who whom why will with would you your yours yourself
-    hello hi hey dear thanks thank please yes okay ok sorry welcome good great best happy new old big
-    little young love hope faith grace joy may june april august january february march july september
-    october november december monday tuesday wednesday thursday friday saturday sunday today tomorrow
-    god lord king queen prince princess sir mr mrs ms dr prof president chief captain doctor
-    north south east west street road avenue lane city state states united kingdom republic america
-    english french german spanish russian chinese american british europe asia africa
-    apple google amazon microsoft python java windows android chat gpt ai user assistant bot robot
-    phone mobile fax email date time address battery fuse box patient kids cool wisdom customer client
-    agent manager doctor nurse teacher student boss mom dad mother father brother sister baby
-    mill hill fort marina park parks bay beach island lake river valley mount ocean sea
-    summer winter spring autumn fall day night morning evening time world home house
-    write tell give make show list create explain describe translate answer question story
-    title name first last part chapter section note step table figure example
-    der die das und oder nicht ein eine le la les et de du des un une el los las y o del al il lo
-    gli e di da per non sono che à в и на не что это я он она мы вы они
-    """.split()
+    between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me
+    more most my myself no nor not now of off on once only or other our ours out over own same she
+    should so some such than that the their theirs them then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with would you
+    your yours yourself hello hi hey dear thanks thank please yes okay ok sorry welcome good great
+    best happy new old big little young love hope faith grace joy may june april august january
+    february march july september october november december monday tuesday wednesday thursday friday
+    saturday sunday today tomorrow god lord king queen prince princess sir mr mrs ms dr prof
+    president chief captain doctor north south east west street road avenue lane city state states
+    united kingdom republic america english french german spanish russian chinese american british
+    europe asia africa apple google amazon microsoft python java windows android chat gpt ai user
+    assistant bot robot phone mobile fax email date time address battery fuse box patient kids cool
+    wisdom customer client agent manager doctor nurse teacher student boss mom dad mother father
+    brother sister baby mill hill fort marina park parks bay beach island lake river valley mount
+    ocean sea summer winter spring autumn fall day night morning evening time world home house write
+    tell give make show list create explain describe translate answer question story title name
+    first last part chapter section note step table figure example der die das und oder nicht ein
+    eine le la les et de du des un une el los las y o del al il lo gli e di da per non sono che à в
+    и на не что это я он она мы вы они
+    """.split()  # noqa: SIM905
 )
 
 #: Capitalised words that may stand right before a name in one run ("Dear Mary", "Hi Ivan").
-_GREETINGS = frozenset("dear hi hello hey thanks thank welcome bye goodbye congratulations sorry".split())
+_GREETINGS = frozenset("dear hi hello hey thanks thank welcome bye goodbye congratulations sorry".split())  # noqa: SIM905
 
 _STREETISH = regex.compile(
     r"(?i)\b(?:st|street|rd|road|ave|avenue|lane|ln|blvd|drive|dr|terrace|pass|square|sq|apt|suite|box|"
     r"strasse|straße|str|platz|weg|gasse|rue|calle|via|viale|plaza|orchestra|band|inc|incorporated|ltd|llc|"
     r"gmbh|corp|corporation|company|group|union|university|college|school|hotel|bank|church|park|bridge|"
-    r"station|bypass|point|rua|igreja|ulica|ul)\.?$"
+    r"station|bypass|point|rua|igreja|ulica|ul|close|flat|flats|way|row|court|ct|place|pl|crescent|gardens|"
+    r"grove|walk|mews|wharf|heights|view|wei|laan|straat|vej|gatan|katu|tie|utca|ulice)\.?$"
 )
 
 
@@ -154,7 +162,7 @@ def _cache_dir() -> Path:
 
 def _ranked(path: Path, max_rank: int) -> frozenset[str]:
     with gzip.open(path, "rb") as fh:
-        table = pickle.load(fh)  # noqa: S301 - the installed package's own data file
+        table = pickle.load(fh)
     out = frozenset(
         name.casefold()
         for name, info in table.items()
@@ -170,7 +178,8 @@ def _build(first_max_rank: int, last_max_rank: int) -> NameGazetteer:
         raise ModuleNotFoundError("the name gazetteer needs names-dataset: pip install 'wildchat[enrich]'")
     root = Path(spec.origin).parent / "v3"
     return NameGazetteer(
-        _ranked(root / "first_names.pkl.gz", first_max_rank), _ranked(root / "last_names.pkl.gz", last_max_rank)
+        _ranked(root / "first_names.pkl.gz", first_max_rank),
+        _ranked(root / "last_names.pkl.gz", last_max_rank),
     )
 
 
@@ -190,7 +199,9 @@ def load_gazetteer(first_max_rank: int = FIRST_MAX_RANK, last_max_rank: int = LA
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(gzip.compress(json.dumps({"first": sorted(gaz.first), "last": sorted(gaz.last)}).encode()))
+        tmp.write_bytes(
+            gzip.compress(json.dumps({"first": sorted(gaz.first), "last": sorted(gaz.last)}).encode())
+        )
         tmp.replace(path)
     except OSError as exc:  # a read-only home: rebuild next time, still correct
         log.warning("pii: could not cache the name gazetteer (%s)", type(exc).__name__)
@@ -216,7 +227,7 @@ def _name_like(words: list[str]) -> bool:
 
 def _sentence_start(text: str, pos: int) -> bool:
     before = text[max(0, pos - 3) : pos].rstrip()
-    return not before or before[-1] in ".!?\n>\"“«:"
+    return not before or before[-1] in '.!?\n>"“«:'
 
 
 def _is_initial(tok: str) -> bool:
@@ -237,7 +248,7 @@ def _score_run(text: str, run: list[regex.Match[str]], gaz: NameGazetteer) -> fl
         return 0.6  # "Calquín Cazares": one part known, the other a plausible unknown name
     if len(full) == 1 and (gaz.is_first(full[0]) or gaz.is_last(full[0])):
         after = text[run[-1].end() : run[-1].end() + 30]
-        sentence_start = not before.strip() or before.rstrip()[-1:] in ".!?\n>\"“"
+        sentence_start = not before.strip() or before.rstrip()[-1:] in '.!?\n>"“'
         if _CONTEXT_AFTER.match(after) or (_CUE_BEFORE.search(before) and not sentence_start):
             return 0.6
         return 0.45
@@ -245,9 +256,9 @@ def _score_run(text: str, run: list[regex.Match[str]], gaz: NameGazetteer) -> fl
 
 
 _STRONG_CUE = regex.compile(
-    r"(?i)(?<!\w)(?:my name is|(?:first|last|maiden|full|family|user)?\s?name is|name's|name:|named(?: (?:him|her))?|"
-    r"call me|calls me|called me|name\?\s*(?:user:)?|says|signed,?|меня зовут|je m'appelle|ich heiße|me llamo|"
-    r"mi chiamo)[ \t]+"
+    r"(?i)(?<!\w)(?:my name is|(?:first|last|maiden|full|family|user)?\s?name is|name's|name:|"
+    r"named(?: (?:him|her))?|call me|calls me|called me|name\?\s*(?:user:)?|says|signed,?|меня зовут|"
+    r"je m'appelle|ich heiße|me llamo|mi chiamo)[ \t]+"
 )
 _WORD = regex.compile(r"\p{L}[\p{L}'’\-]*\.?")
 
@@ -286,7 +297,9 @@ def find_names(text: str, gaz: NameGazetteer | None = None) -> list[Span]:
     gaz = gaz or load_gazetteer()
     out: list[Span] = list(_cued_names(text, gaz))
     for run in _runs(text):
-        if _TITLE.search(text, max(0, run[0].start() - 40), run[0].start()) and not _is_initial(run[0].group()):
+        if _TITLE.search(text, max(0, run[0].start() - 40), run[0].start()) and not _is_initial(
+            run[0].group()
+        ):
             out.append(Span(run[0].start(), run[-1].end(), "PERSON", 0.8, "gazetteer"))
             continue
         for part in _split_run(run, gaz):
@@ -301,8 +314,9 @@ def find_names(text: str, gaz: NameGazetteer | None = None) -> list[Span]:
             ]
             if any(w not in _GREETINGS for w in trimmed):
                 score = min(score, 0.45)  # "New York", "Jones Orchestra": part of a longer proper noun
-            if score > 0:
-                out.append(Span(part[0].start(), part[-1].end(), "PERSON", score, "gazetteer"))
+            span = Span(part[0].start(), part[-1].end(), "PERSON", score, "gazetteer")
+            if score > 0 and not in_address(text, span):
+                out.append(span)
     return out
 
 
@@ -324,6 +338,15 @@ def _split_run(run: list[regex.Match[str]], gaz: NameGazetteer) -> Iterator[list
 
 
 _DIGIT = regex.compile(r"\d")
+# A house number right before or after: "3378 Lovers Lane", "Jana Nerudy 12" -- an address, not a person.
+_NUMBER_BEFORE = regex.compile(r"(?:^|\s)\d{1,5}[a-zA-Z]?,?[ \t]+$")
+_NUMBER_AFTER = regex.compile(r"^,?[ \t]+\d{1,4}[a-zA-Z]?(?!\d|[ \t\-.]?\d)")
+
+
+def in_address(text: str, span: Span) -> bool:
+    """Whether ``span`` sits next to a house number, as street names do."""
+    before = text[max(0, span.start - 8) : span.start]
+    return bool(_NUMBER_BEFORE.search(before) or _NUMBER_AFTER.match(text, span.end))
 
 
 def plausible_person(text: str, span: Span) -> bool:
@@ -334,7 +357,12 @@ def plausible_person(text: str, span: Span) -> bool:
     """
     value = text[span.start : span.end]
     words = value.split()
-    return bool(words) and not _DIGIT.search(value) and not (len(words) > 1 and _STREETISH.search(words[-1]))
+    return (
+        bool(words)
+        and not _DIGIT.search(value)
+        and not (len(words) > 1 and _STREETISH.search(words[-1]))
+        and not in_address(text, span)
+    )
 
 
 def plausible_ner_person(text: str, span: Span, gaz: NameGazetteer) -> bool:

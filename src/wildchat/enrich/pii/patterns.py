@@ -58,7 +58,8 @@ def find_emails(text: str) -> list[Span]:
 
 _CARD = re.compile(r"(?<![\w.+\-/])\d{2,19}(?:[ \-]\d{2,19}){0,7}(?![\w]|[.\-/]\d)")
 #: Issuer prefixes (IIN) of the card schemes: Visa 4, Mastercard 51-55 / 2221-2720, Amex 34/37,
-#: Diners 30/36/38/39, Discover 6011/64/65, JCB 35 / 1800 / 2131, UnionPay 62, Maestro 50/56-69, Mir 2200-2204.
+#: Diners 30/36/38/39, Discover 6011/64/65, JCB 35 / 1800 / 2131, UnionPay 62, Maestro 50/56-69,
+#: Mir 2200-2204.
 _IIN = re.compile(r"^(?:4|5[0-9]|2[2-7]|3[0-9]|6|1800|2131)")
 _MAESTRO = re.compile(r"^(?:50|5[6-9]|6)")
 CARD_MIN_DIGITS, CARD_MAX_DIGITS = 13, 19

@@ -25,7 +25,14 @@ from collections.abc import Callable
 
 from wildchat.enrich.pii.spans import Span
 
-__all__ = ["PHONE_REGIONS", "find_crypto_eth", "find_ips", "find_personal_urls", "find_phones", "is_global_ip"]
+__all__ = [
+    "PHONE_REGIONS",
+    "find_crypto_eth",
+    "find_ips",
+    "find_personal_urls",
+    "find_phones",
+    "is_global_ip",
+]
 
 PatternFn = Callable[[str], list[Span]]
 
@@ -142,7 +149,9 @@ def find_phones(text: str) -> list[Span]:
 # ---------------------------------------------------------------- IP
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w)")
-_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.])")
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.])"
+)
 _VERSION_CUE = re.compile(r"(?i)(?:\b(?:version|ver|release|build|firmware)\.?|(?<!\w)v)\s*$")
 
 GLOBAL_IP_SCORE = 0.9
