@@ -10,17 +10,24 @@ with ``password = ...`` so the heavier checks run as often as in real logs.
 ``public/`` is written as a separate copy of each shard with 5 % of rows
 removed (so it is scanned, not recognised as a byte-identical copy).
 
-Then runs ``wildchat audit RELEASE --json`` as a subprocess and samples
-the summed RSS of its process tree every 100 ms.  Prints one JSON line:
-conversations (both splits), seconds, conversations/s, peak RSS, and the
-extrapolated time for 1M conversations (``full`` 1M + ``public`` 0.95M) at
-the measured wall rate, and from CPU seconds (all processes) per
-conversation divided by the workers: the figure a dedicated 2-core machine
-would see, since a shared one steals cycles.
+Then runs ``wildchat audit RELEASE --json --workers W`` as a subprocess,
+sampling the summed RSS of its process tree every 100 ms and reading the
+CPU seconds of the whole tree; a second run on ``100 x W`` conversations
+(one small shard per worker) measures the fixed cost (imports, the NER model
+in each worker).  Prints one JSON line: conversations (both splits), wall
+seconds and rate, peak RSS, CPU seconds, the marginal CPU per conversation,
+and two extrapolations to 1M conversations (``full`` 1M + ``public`` 0.95M):
+at the wall rate measured here (a shared machine: other jobs steal cycles),
+and ``(fixed + 1.95M x marginal CPU) / W`` -- what W dedicated cores take.
 
 Usage::
 
     .venv/bin/python bench/audit_scale.py --conversations 20000 --seed 1 [--workers 2]
+    .venv/bin/python bench/audit_scale.py --conversations 20000 --real-text ../shared/data   # real turns
+
+``--real-text`` draws every turn from the real public samples (WildChat first
+turns, LMSYS, ShareGPT, ToxicChat: code, URLs, numbers, many languages), read
+at run time and written only to the temporary release.
 
 Releases are cached under ``--data-dir`` (default ``/tmp/wildchat-bench``).
 """
@@ -65,7 +72,12 @@ PLANTS = [
 ]  # fmt: skip
 
 
+REAL: list[str] = []  # real turns to draw texts from (--real-text), read at run time, never stored
+
+
 def _text(rng: random.Random, median: float) -> str:
+    if REAL:
+        return rng.choice(REAL)
     n = max(1, int(math.exp(rng.gauss(math.log(median), 0.9)) / 6))
     words = rng.choices(WORDS, k=n)
     return " ".join(words).capitalize() + "."
@@ -101,7 +113,7 @@ def _conversation(rng: random.Random, i: int, t0: datetime) -> dict[str, Any]:
             "conversation_id": f"{rng.getrandbits(128):032x}"}  # fmt: skip
 
 
-def make_release(root: Path, n: int, seed: int) -> Path:
+def make_release(root: Path, n: int, seed: int, shard_rows: int) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -112,8 +124,8 @@ def make_release(root: Path, n: int, seed: int) -> Path:
     rng = random.Random(seed)
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     counts = {"full": 0, "public": 0}
-    for shard, start in enumerate(range(0, n, SHARD)):
-        rows = [_conversation(rng, i, t0) for i in range(start, min(n, start + SHARD))]
+    for shard, start in enumerate(range(0, n, shard_rows)):
+        rows = [_conversation(rng, i, t0) for i in range(start, min(n, start + shard_rows))]
         table = pa.Table.from_pylist(rows, schema=release_schema())
         public = table.filter(pa.array([rng.random() >= 0.05 for _ in rows]))
         for split, part in (("full", table), ("public", public)):
@@ -135,17 +147,8 @@ def _rss(pid: int) -> int:
         return 0
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--conversations", type=int, default=20_000)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--data-dir", type=Path, default=Path("/tmp/wildchat-bench"))
-    args = ap.parse_args()
-    root = make_release(
-        args.data_dir / f"audit-{args.conversations}-{args.seed}", args.conversations, args.seed
-    )
-    stats = json.loads((root / "stats.json").read_text())["release"]
+def _run_audit(root: Path, workers: int) -> dict[str, Any]:
+    """One ``wildchat audit`` subprocess: wall seconds, CPU seconds of its whole tree, peak RSS."""
     out = root.parent / f"{root.name}.audit.json"
     cmd = [
         sys.executable,
@@ -156,8 +159,9 @@ def main() -> int:
         "--json",
         str(out),
         "--workers",
-        str(args.workers),
+        str(workers),
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
@@ -165,19 +169,48 @@ def main() -> int:
         peak = max(peak, _rss(proc.pid))
         time.sleep(0.1)
     secs = time.perf_counter() - t
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = usage.ru_utime + usage.ru_stime
-    total = stats["full"] + stats["public"]
-    rate = total / secs
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    stats = json.loads((root / "stats.json").read_text())["release"]
     doc = json.loads(out.read_text())
-    print(json.dumps({
-        "conversations": total, "workers": args.workers, "exit_code": proc.returncode,
-        "seconds": round(secs, 1),
-        "conversations_per_s": round(rate, 1), "peak_rss_mb": round(peak / 2**20),
-        "cpu_seconds": round(cpu, 1), "cpu_ms_per_conversation": round(1000 * cpu / total, 3),
-        "extrapolated_1M_minutes_wall": round(1.95e6 / rate / 60, 1),
-        "extrapolated_1M_minutes_cpu_over_workers": round(1.95e6 * cpu / total / args.workers / 60, 1),
+    return {
+        "conversations": stats["full"] + stats["public"], "seconds": secs, "cpu": cpu, "peak": peak,
+        "exit_code": proc.returncode,
         "findings": {k: doc[k]["count"] for k in ("emails", "phones", "ips", "secrets", "names")},
+    }  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--conversations", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--data-dir", type=Path, default=Path("/tmp/wildchat-bench"))
+    ap.add_argument("--real-text", type=Path, help="draw turn texts from the public samples in this folder")
+    args = ap.parse_args()
+    tag = "real" if args.real_text else "synth"
+    if args.real_text:
+        from wildchat.audit.secret_eval import real_turns
+
+        REAL.extend(t for texts in real_turns(args.real_text).values() for t in texts)
+    base = args.data_dir / f"audit-{tag}"
+    # fixed cost (imports, model loads in each worker): the same run on one small shard per worker
+    small = make_release(Path(f"{base}-fixed-{args.workers}-{args.seed}"), 100 * args.workers, args.seed, 100)
+    big = make_release(Path(f"{base}-{args.conversations}-{args.seed}"), args.conversations, args.seed, SHARD)
+    fixed, run = _run_audit(small, args.workers), _run_audit(big, args.workers)
+    marginal = (run["cpu"] - fixed["cpu"]) / (run["conversations"] - fixed["conversations"])
+    n_1m = 1.95e6  # full 1M + public 0.95M
+    dedicated = (fixed["cpu"] + n_1m * marginal) / args.workers
+    print(json.dumps({
+        "text": tag, "conversations": run["conversations"], "workers": args.workers,
+        "exit_code": run["exit_code"], "seconds": round(run["seconds"], 1),
+        "conversations_per_s_wall": round(run["conversations"] / run["seconds"], 1),
+        "peak_rss_mb": round(run["peak"] / 2**20), "cpu_seconds": round(run["cpu"], 1),
+        "fixed_cpu_seconds": round(fixed["cpu"], 1),
+        "marginal_cpu_ms_per_conversation": round(1000 * marginal, 3),
+        "extrapolated_1M_minutes_wall_here": round(n_1m * run["seconds"] / run["conversations"] / 60, 1),
+        "extrapolated_1M_minutes_dedicated_cores": round(dedicated / 60, 1),
+        "findings": run["findings"],
     }))  # fmt: skip
     return 0
 

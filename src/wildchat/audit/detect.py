@@ -32,7 +32,7 @@ from typing import Any
 import regex
 
 from wildchat.enrich.pii import Redactor, Span, pii_config
-from wildchat.enrich.pii.cues import CUE_REACH, NAME_CUE
+from wildchat.enrich.pii.cues import NAME_CUE
 from wildchat.enrich.pii.patterns import find_cards, find_emails, find_ibans
 from wildchat.enrich.pii.policies import select_spans
 from wildchat.enrich.pii.recognizers import find_ips, find_phones
@@ -58,6 +58,7 @@ _DIGITS = "0123456789"
 _PHONE_RUN = re.compile(r"\d[\d \t().\-]{5,}\d")  # the recognizer's candidates need this much
 _HEX_COLONS = re.compile(r":[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")  # IPv6 without "::"
 _DOTTED = re.compile(r"\.\d{1,3}\.\d{1,3}\.")  # the middle of a dotted quad, literal-led (fast)
+_CUE_GAP = 12  # at most this many characters (", ", ": ", " - ") between a name cue and the name
 _CAP_PAIR = regex.compile(r"\p{Lu}\p{Ll}+[ \t]+(?:\p{Lu}\.\s*)?\p{Lu}\p{Ll}+")
 
 
@@ -156,8 +157,13 @@ class Detector:
 
 
 def _name_candidate(text: str) -> bool:
-    """Two capitalised words with a name cue just before: the only place the name rule can fire."""
+    """A name cue right before two capitalised words ("my name is Ada Lovelace").
+
+    Where the ``wildchat`` name rule can fire (it needs the cue and >= 2
+    capitalised words); only these texts go to NER.
+    """
     for m in _CAP_PAIR.finditer(text):
-        if NAME_CUE.search(text, max(0, m.start() - CUE_REACH - 20), m.start()):
+        lo = max(0, m.start() - _CUE_GAP - 30)
+        if any(c.end() >= m.start() - _CUE_GAP for c in NAME_CUE.finditer(text, lo, m.start())):
             return True
     return False
