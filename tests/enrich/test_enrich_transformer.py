@@ -99,3 +99,72 @@ def test_missing_paths_fail_clearly(tmp_path: Path) -> None:
         load_hf_classifier(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="checkpoint"):
         load_detoxify(tmp_path / "nope.ckpt", tmp_path)
+
+
+def _release_checkpoint(path: Path, model: Any, state: dict[str, Any]) -> None:
+    """A checkpoint as Detoxify publishes it: class names *without* renames, arch args of its config."""
+    torch.save(
+        {
+            "config": {
+                "arch": {
+                    "args": {
+                        "model_type": "bert-base-uncased",
+                        "model_name": "BertForSequenceClassification",
+                        "tokenizer_name": "BertTokenizer",
+                        "num_classes": 3,
+                    }
+                },
+                "dataset": {"args": {"classes": ["toxic", "severe_toxic", "identity_hate"]}},
+            },
+            "state_dict": state,
+        },
+        path,
+    )
+
+
+def test_detoxify_release_checkpoint_in_legacy_layout(tmp_path: Path) -> None:
+    """Older transformers saved ``*.embeddings.position_ids``: strict loading alone rejects it."""
+    cfg_dir = tmp_path / "base"
+    model, tok = tiny_model_dir(cfg_dir)
+    state = dict(model.state_dict())
+    assert "bert.embeddings.position_ids" not in state  # current transformers: non-persistent buffer
+    legacy = {**state, "bert.embeddings.position_ids": torch.arange(24).unsqueeze(0)}
+    with pytest.raises(RuntimeError, match="position_ids"):
+        type(model)(model.config).load_state_dict(legacy, strict=True)  # what the old loader did
+    ckpt = tmp_path / "release.ckpt"
+    _release_checkpoint(ckpt, model, legacy)
+    clf = load_detoxify(ckpt, cfg_dir)
+    assert clf.labels == ["toxicity", "severe_toxicity", "identity_attack"]  # Detoxify's own renames
+    (s,) = clf.score(["you are bad"])
+    expect = direct_scores(model, tok, ["you", "are", "bad"])
+    assert [s[k] for k in clf.labels] == pytest.approx(expect, abs=1e-5)
+    # A Lightning-style "model." prefix loads the same weights.
+    _release_checkpoint(ckpt, model, {f"model.{k}": v for k, v in legacy.items()})
+    (s2,) = load_detoxify(ckpt, cfg_dir).score(["you are bad"])
+    assert s2 == pytest.approx(s, abs=1e-6)
+
+
+def test_fit_state_dict_keeps_weights_strict() -> None:
+    from wildchat.enrich.moderation.transformer import fit_state_dict
+
+    expected = {"enc.weight": 1, "enc.embeddings.token_type_ids": 2}
+    got = fit_state_dict({"enc.weight": 9, "enc.embeddings.position_ids": 3}, expected)
+    assert got == {"enc.weight": 9, "enc.embeddings.token_type_ids": 2}  # buffer dropped / filled
+    # A stray *weight* is kept, so strict loading still rejects a checkpoint that does not fit.
+    assert "other.weight" in fit_state_dict({"enc.weight": 9, "other.weight": 1}, expected)
+
+
+def test_corrupt_or_mismatched_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    from wildchat.enrich.moderation.transformer import CheckpointError
+
+    cfg_dir = tmp_path / "base"
+    model, _ = tiny_model_dir(cfg_dir)
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"\x00\x01 not a checkpoint" * 10)
+    with pytest.raises(CheckpointError, match=r"junk\.ckpt"):
+        load_detoxify(junk, cfg_dir)
+    wrong = tmp_path / "wrong.ckpt"
+    state = {k: v for k, v in model.state_dict().items() if "classifier" not in k}
+    _release_checkpoint(wrong, model, state)
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_detoxify(wrong, cfg_dir)

@@ -18,6 +18,20 @@ from wildchat.enrich.moderation.windows import merge_scores, valid_utf8
 
 #: Detoxify's published variants -> the classes its checkpoint scores.
 DETOXIFY_VARIANTS = ("multilingual", "original", "unbiased")
+#: The class renames Detoxify itself applies to every checkpoint (``detoxify.load_checkpoint``).
+DETOXIFY_RENAMES = {
+    "toxic": "toxicity",
+    "identity_hate": "identity_attack",
+    "severe_toxic": "severe_toxicity",
+}
+#: Buffers older transformers saved in state dicts and current ones rebuild (non-persistent).
+LEGACY_BUFFERS = ("position_ids", "token_type_ids")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded (corrupt file, wrong layout, weights that do not fit)."""
+
+
 # Cap on the characters tokenised per text: bounds the cost of a 1 MB turn.
 MAX_CHARS = 200_000
 
@@ -117,18 +131,42 @@ def load_hf_classifier(
     )
 
 
+def fit_state_dict(state: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    """A Detoxify release state dict in the key layout of the current transformers model.
+
+    Release checkpoints were saved by older transformers: they carry buffers
+    such as ``roberta.embeddings.position_ids`` that current versions no longer
+    persist (strict loading rejects them as unexpected), and may lack buffers
+    a version does persist.  Such buffers are constants rebuilt by the model,
+    so unexpected ones are dropped and missing ones taken from the fresh
+    model; a ``model.`` prefix (a Lightning module's attribute) is removed.
+    Every *weight* must still match exactly -- strict loading checks the rest.
+    """
+    if state and not set(state) & set(expected) and all(k.startswith("model.") for k in state):
+        state = {k.removeprefix("model."): v for k, v in state.items()}
+    out = {k: v for k, v in state.items() if k in expected or k.rsplit(".", 1)[-1] not in LEGACY_BUFFERS}
+    for key, value in expected.items():
+        if key not in out and key.rsplit(".", 1)[-1] in LEGACY_BUFFERS:
+            out[key] = value
+    return out
+
+
 def load_detoxify(
     checkpoint: str | Path, config_dir: str | Path, *, max_windows: int = 8, batch_size: int = 16
 ) -> WindowedClassifier:
     """A Detoxify release checkpoint (``*.ckpt``) on the base model's local config/tokenizer.
 
     A Detoxify checkpoint holds ``{"config": {...}, "state_dict": {...}}``;
-    ``config["dataset"]["args"]["classes"]`` names its outputs (renamed by
-    ``change_names`` when present, as Detoxify does; WildChat releases seven).  ``config_dir`` is the local
+    ``config["dataset"]["args"]["classes"]`` names its outputs (WildChat
+    releases seven).  ``config_dir`` is the local
     folder of the base model (``xlm-roberta-base`` for ``multilingual``,
     ``bert-base-uncased`` for ``original``, ``roberta-base`` for ``unbiased``)
     with its ``config.json`` and tokenizer files -- Detoxify itself would
-    fetch those from the Hub.  Scores are sigmoids, as in Detoxify.
+    fetch those from the Hub.  Scores are sigmoids, as in Detoxify.  Class
+    names get Detoxify's own renames (``toxic`` -> ``toxicity`` ...); the
+    state dict is fitted to the current layout by :func:`fit_state_dict`.
+    Raises :class:`FileNotFoundError` (missing files) or
+    :class:`CheckpointError` (corrupt or mismatched checkpoint).
     """
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
@@ -138,15 +176,22 @@ def load_detoxify(
         raise FileNotFoundError(f"detoxify: no checkpoint file at {ckpt_path}")
     if not cfg_path.is_dir():
         raise FileNotFoundError(f"detoxify: no base-model config directory at {cfg_path}")
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    data_args = ckpt["config"]["dataset"]["args"]
-    renames = dict(data_args.get("change_names") or {})
-    classes = [str(renames.get(c, c)) for c in data_args["classes"]]
-    state = ckpt["state_dict"]
-    n_out = int(ckpt["config"]["arch"]["args"].get("num_classes", len(classes)))
+    try:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        data_args = ckpt["config"]["dataset"]["args"]
+        renames = {**DETOXIFY_RENAMES, **dict(data_args.get("change_names") or {})}
+        classes = [str(renames.get(c, c)) for c in data_args["classes"]]
+        state = dict(ckpt["state_dict"])
+        n_out = int(ckpt["config"]["arch"]["args"].get("num_classes", len(classes)))
+    except Exception as exc:  # torch.load raises many types on junk (Unpickling, EOF, zip errors)
+        why = f"{ckpt_path.name} is not a readable Detoxify checkpoint ({type(exc).__name__})"
+        raise CheckpointError(f"detoxify: {why}") from exc
     config = AutoConfig.from_pretrained(cfg_path, num_labels=n_out, local_files_only=True)
     model = AutoModelForSequenceClassification.from_config(config)  # type: ignore[no-untyped-call]
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(fit_state_dict(state, model.state_dict()), strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"detoxify: {ckpt_path.name} does not fit {cfg_path.name}: {exc}") from exc
     tokenizer = AutoTokenizer.from_pretrained(cfg_path, local_files_only=True)
     return WindowedClassifier(
         model, tokenizer, classes, multi_label=True, max_windows=max_windows, batch_size=batch_size
