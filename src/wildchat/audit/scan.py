@@ -24,7 +24,7 @@ between the two passes; tallies keep counts and a few locations, never text.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,6 +251,7 @@ def run_jobs(
 ) -> dict[str, KindTally]:
     """Tallies over every job; ``workers`` > 1 runs jobs in that many processes (same result)."""
     total = new_tallies()
+    results: Iterator[dict[str, KindTally]]
     if workers <= 1 or len(jobs) <= 1:
         scanner = Scanner(detector, opts[2])
         results = (scanner.job(*j) for j in jobs)

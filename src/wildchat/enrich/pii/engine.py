@@ -215,8 +215,10 @@ class Redactor:
         wherever it occurs in the other texts of its group (:mod:`.propagate`).
         """
         clean = [_as_text(t) for t in texts]
+        wl = self.whitelist
         kept = [
-            [s for s in spans if (s.entity, text[s.start : s.end]) not in self.whitelist]
+            # a credential is never "public", however many users pasted it
+            [s for s in spans if s.entity == "SECRET" or (s.entity, text[s.start : s.end]) not in wl]
             for text, spans in zip(clean, self.detect_many(clean, languages), strict=True)
         ]
         if groups is not None and self.config.propagate:
