@@ -123,6 +123,12 @@ def serve(
     if not store.tasks():
         store.close()
         raise _fail("the queue holds no task yet: run `wildchat review sample` first")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(
+            f"wildchat review: warning: serving on {host} without authentication; anyone who can "
+            "reach it can read the queue's text and post labels",
+            err=True,
+        )
     typer.echo(f"review page: http://{host}:{port}/  (tasks: {', '.join(store.tasks())})")
     try:
         uvicorn.run(create_review_app(store), host=host, port=port, log_level="warning", access_log=False)
