@@ -46,11 +46,12 @@ def raw_logs(n: int = 12) -> list[dict[str, Any]]:
     return rows
 
 
-def curate(src: Path, out: Path, key: str, *extra: str) -> None:
+def curate(src: Path, out: Path, key: str, *extra: str) -> str:
     res = runner.invoke(
         app, ["curate", str(src), "--out", str(out), "--ip-key", key, "--workers", "1", *extra]
     )
     assert res.exit_code == 0, res.output
+    return str(res.output)
 
 
 def audit(*args: str) -> Any:

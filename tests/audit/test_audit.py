@@ -206,3 +206,12 @@ def test_workers_give_the_same_report(tmp_path: Path) -> None:
     two = audit_release(rel, names=False, workers=2).to_json()
     assert one["emails"]["count"] == two["emails"]["count"] == 8
     assert one == two
+
+
+def test_curate_prints_the_audit_summary_line(log_file: Path, tmp_path: Path) -> None:
+    unsafe = curate(log_file, tmp_path / "U", "k1", "--set", FAST, "--allow-unredacted")
+    line = next(x for x in unsafe.splitlines() if x.startswith("audit: "))
+    assert "to fix" in line and "secrets 2" in line and SECRET not in unsafe
+    stages = 'pipeline.stages=["consent", "roles", "empty", "privacy", "pii"]'
+    safe = curate(log_file, tmp_path / "S", "k1", "--set", stages)
+    assert any(x.startswith("audit: clean") for x in safe.splitlines()), safe
