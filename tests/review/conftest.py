@@ -1,1 +1,0 @@
-"""Fixtures for the review tests (helpers live in review_helpers.py, importable by name)."""
