@@ -260,6 +260,16 @@ def _recipe_json(
     }
 
 
+_QUICKER: list[tuple[str, Callable[[Recipe, float], bool]]] = [
+    (
+        "--max-length 512 (with --truncate to keep long chats)",
+        lambda r, mean: r.max_length > 512 and mean > 256,
+    ),
+    ("--max-steps N", lambda r, mean: r.max_steps <= 0),
+    ("--global-batch 32 (changes the recipe)", lambda r, mean: r.global_batch > 32),
+]
+
+
 def _say_time(
     shape: ModelShape,
     rows: list[dict[str, list[int]]],
@@ -277,11 +287,8 @@ def _say_time(
     tokens = int(n_rows * mean)
     gflops = measure_gflops()
     seconds = train_flops(shape.params, tokens, plan.settings.gradient_checkpointing) / (0.75 * gflops * 1e9)
-    hint = (
-        " (a quicker try: --max-length 512, or --global-batch 32, which changes the recipe)"
-        if seconds > 600
-        else ""
-    )
+    quicker = [f for f, useful in _QUICKER if useful(recipe, mean)]
+    hint = f" (a quicker try: {', or '.join(quicker)})" if seconds > 600 and quicker else ""
     log(
         f"size: {n_rows} conversations x {mean:.0f} tokens on average = {tokens} tokens forward+backward, "
         f"about {format_eta(seconds)} at the {gflops:.0f} GFLOP/s this CPU gives now{hint}"
