@@ -131,7 +131,7 @@ def main() -> None:
         shutil.rmtree(args.work / f"index_{args.n}", ignore_errors=True)
     load_before = os.getloadavg()
     started = time.monotonic()
-    report = build_index([data], url, map=not args.no_map, map_sample=args.map_sample)
+    report = build_index([data], url, map=not args.no_map, map_sample=args.map_sample, split="full")
     build_s = time.monotonic() - started
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

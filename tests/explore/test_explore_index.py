@@ -210,7 +210,7 @@ def test_map_without_points(index: Index, tmp_path: Path) -> None:
 def test_time_sort_probe_plan_gives_the_join_plans_pages(
     index: Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wildchat.explore import index as index_module
+    from wildchat.explore import search as index_module
 
     cases = [
         {"q": "filler apples", "sort": "time", "limit": "7"},
@@ -234,7 +234,7 @@ def test_relevance_of_a_word_in_most_conversations_is_newest_first(index: Index)
 
 
 def test_filter_first_plan_gives_the_join_plans_pages(index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wildchat.explore import index as index_module
+    from wildchat.explore import counts as index_module
 
     cases = [
         {"q": "apples", "country": "Germany", "min_turns": "2", "limit": "4"},

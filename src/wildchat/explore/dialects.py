@@ -21,7 +21,7 @@ negative; PostgreSQL gets ``-ts_rank``), which lets paging share one keyset.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
     Connection,
@@ -44,7 +44,7 @@ from sqlalchemy import (
 from wildchat.explore.tables import conversations
 from wildchat.explore.tokens import Terms, cjk_expand, index_text
 
-__all__ = ["Dialect", "PostgresDialect", "SqliteDialect", "dialect_for"]
+__all__ = ["Dialect", "FtsParts", "PostgresDialect", "SqliteDialect", "dialect_for"]
 
 #: PostgreSQL keeps positions up to 16383 and at most 256 per lexeme.
 _PG_MAX_POS = 16383
@@ -89,9 +89,27 @@ class Dialect(Protocol):
         """
         ...
 
+    def fts_parts(self) -> FtsParts:
+        """The full-text table as a join partner: its id column, the match condition, the rank."""
+        ...
+
+
+class FtsParts(NamedTuple):
+    """The full-text table for SQLAlchemy joins (bind parameter ``fts_q``); ``rank``: smaller is better."""
+
+    table: Any
+    id: Any
+    match: Any
+    rank: Any
+
 
 class SqliteDialect:
     name = "sqlite"
+
+    def fts_parts(self) -> FtsParts:
+        fts = table("conv_fts", column("rowid"))
+        fts_col = literal_column("conv_fts")
+        return FtsParts(fts, fts.c.rowid, fts_col.op("MATCH")(bindparam("fts_q")), func.bm25(fts_col))
 
     def create_fts(self, conn: Connection) -> None:
         conn.execute(
@@ -130,9 +148,7 @@ class SqliteDialect:
         # statistics: 34 s for 5,000 ids at 1M), so SQLite checks membership in
         # the materialised filtered ids and computes bm25 only for rows that pass.
         fts = table("conv_fts", column("rowid"))
-        return select(
-            fts.c.rowid.label("id"), func.bm25(literal_column("conv_fts")).label("rank")
-        ).where(
+        return select(fts.c.rowid.label("id"), func.bm25(literal_column("conv_fts")).label("rank")).where(
             literal_column("conv_fts").op("MATCH")(bindparam("fts_q")),
             literal_column("+conv_fts.rowid").in_(filtered),
         )
@@ -175,6 +191,13 @@ def pg_tsvector_literal(body: str) -> str:
 
 class PostgresDialect:
     name = "postgresql"
+
+    def fts_parts(self) -> FtsParts:
+        from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY
+
+        f = table("conv_fts", column("id"), column("tsv")).alias("f")
+        q = cast(bindparam("fts_q"), TSQUERY)
+        return FtsParts(f, f.c.id, f.c.tsv.op("@@")(q), -cast(func.ts_rank(f.c.tsv, q), DOUBLE_PRECISION))
 
     def create_fts(self, conn: Connection) -> None:
         conn.execute(

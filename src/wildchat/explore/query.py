@@ -27,7 +27,14 @@ import orjson
 from wildchat.explore.model import MAX_LIMIT, QueryError, SearchQuery
 from wildchat.explore.tokens import parse_terms
 
-__all__ = ["MAX_TEXT_CHARS", "decode_cursor", "encode_cursor", "parse_search_params", "query_fingerprint"]
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "decode_cursor",
+    "decode_position",
+    "encode_cursor",
+    "parse_search_params",
+    "query_fingerprint",
+]
 
 #: Longest accepted query text.
 MAX_TEXT_CHARS = 1000
@@ -156,13 +163,26 @@ def query_fingerprint(query: SearchQuery) -> str:
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
-def encode_cursor(fingerprint: str, key: float | int, row_id: int) -> str:
-    raw = orjson.dumps({"f": fingerprint, "k": key, "i": row_id})
+def encode_cursor(fingerprint: str, key: float | int, row_id: int, phase: int = 0) -> str:
+    """Cursor after the row ``(key, row_id)``; ``phase`` 1 = in the tail after a ranked window.
+
+    (Phase 0 cursors carry no ``p``, so they read as before.)
+    """
+    data: dict[str, Any] = {"f": fingerprint, "k": key, "i": row_id}
+    if phase:
+        data["p"] = phase
+    raw = orjson.dumps(data)
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 def decode_cursor(cursor: str, fingerprint: str) -> tuple[float | int, int]:
     """``(sort key, row id)`` of a cursor made for the query with ``fingerprint``; else QueryError."""
+    key, row_id, _phase = decode_position(cursor, fingerprint)
+    return key, row_id
+
+
+def decode_position(cursor: str, fingerprint: str) -> tuple[float | int, int, int]:
+    """``(sort key, row id, phase)`` of a cursor (see :func:`encode_cursor`); else QueryError."""
     if len(cursor) > 200:
         raise QueryError("cursor: not a valid cursor")
     try:
@@ -170,7 +190,7 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[float | int, int]:
         data = orjson.loads(raw)
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         raise QueryError("cursor: not a valid cursor") from None
-    if not isinstance(data, dict) or set(data) != {"f", "k", "i"}:
+    if not isinstance(data, dict) or set(data) - {"p"} != {"f", "k", "i"} or data.get("p", 0) not in (0, 1):
         raise QueryError("cursor: not a valid cursor")
     key, row_id = data["k"], data["i"]
     if (
@@ -182,4 +202,4 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[float | int, int]:
         raise QueryError("cursor: not a valid cursor")
     if data["f"] != fingerprint:
         raise QueryError("cursor: belongs to another query or sort; start from the first page")
-    return key, row_id
+    return key, row_id, int(data.get("p", 0))

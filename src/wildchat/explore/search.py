@@ -1,0 +1,181 @@
+"""Search planning: which plan answers a :class:`SearchQuery`, and the time-ordered plans.
+
+Plans (chosen per request; every one keeps the exact total and a keyset cursor):
+
+* **nothing can match** -- empty text terms, or a filter on a field no
+  dataset in scope carries (:func:`~wildchat.explore.filters.cannot_match`):
+  answered without touching the conversations;
+* **browse** (no text): filters only, newest first;
+* **total**: :func:`~wildchat.explore.counts.count_matches`, cached per query
+  and index version (:class:`~wildchat.explore.counts.CountCache`);
+* **selective filters** (fewer filtered rows than 1/FILTER_FIRST_RATIO of the
+  matches) on SQLite: :func:`~wildchat.explore.ranking.page_within`, one pass;
+* **relevance**: :func:`~wildchat.explore.ranking.ranked_page` -- exact bm25
+  order for up to RANK_WINDOW matches, a bounded window beyond -- except when
+  the text matches more than half of all conversations: bm25 then weighs
+  every word ~0 (FTS5 clamps the IDF) and the page is ordered newest first;
+* **time, few matches**: match JOIN conversations ordered by ``ts DESC, id DESC``;
+* **time, many matches and hits** (:data:`PROBE_MIN_MATCHES`): walk
+  ``conversations`` by the time index, newest first, probing the full-text
+  index per row (``EXISTS``) -- stops after one page instead of sorting
+  hundreds of thousands of matches.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from wildchat.explore import counts as counts_module
+from wildchat.explore.counts import CountCache, Counts, Snapshot, count_matches
+from wildchat.explore.filters import cannot_match, filter_conditions, query_terms
+from wildchat.explore.hits import HIT_COLUMNS, DatasetNames, hits_with_snippets, page_of_prompts
+from wildchat.explore.model import SearchPage, SearchQuery
+from wildchat.explore.query import decode_position, encode_cursor, query_fingerprint, validate_query
+from wildchat.explore.ranking import page_within, ranked_page
+from wildchat.explore.tables import conversations
+from wildchat.explore.tokens import Terms
+
+__all__ = ["PROBE_MIN_MATCHES", "PROBE_WALK_ROWS", "SearchPlanner"]
+
+c = conversations.c
+#: Time-sorted text searches walk conversations newest first and probe the
+#: full-text index per row (tens of microseconds each) when the text matches at
+#: least PROBE_MIN_MATCHES conversations (sorting them all would cost more) and
+#: one page is expected within PROBE_WALK_ROWS rows (``(limit + 1) * size / total``).
+PROBE_MIN_MATCHES = 20_000
+PROBE_WALK_ROWS = 2_000
+_EMPTY = SearchPage(total=0, results=[], next_cursor=None)
+
+
+@dataclass
+class _Request:
+    """One search in flight: the query, its parsed parts and what the index holds now."""
+
+    query: SearchQuery
+    terms: Terms
+    fingerprint: str
+    snap: Snapshot
+    conds: list[Any]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class SearchPlanner:
+    """Answers searches for :class:`~wildchat.explore.index.Index` (thread-safe).
+
+    ``last_plan`` (per thread) names the plan of the latest search and how
+    many matches it scored -- a load-independent measure for benchmarks.
+    """
+
+    def __init__(self, dialect: Any, names: DatasetNames) -> None:
+        self.dialect = dialect
+        self.names = names
+        self.cache = CountCache()
+        self._local = threading.local()
+
+    @property
+    def last_plan(self) -> dict[str, Any]:
+        return dict(getattr(self._local, "plan", {}))
+
+    def _note(self, plan: str, scored: int = 0) -> None:
+        self._local.plan = {"plan": plan, "scored": scored}
+
+    def search(self, conn: Connection, query: SearchQuery) -> SearchPage:
+        """See :class:`~wildchat.explore.model.ExploreIndex` and the module docstring."""
+        validate_query(query)
+        terms = query_terms(query)
+        self._note("empty")
+        if terms is not None and not terms:
+            return _EMPTY
+        snap = Snapshot.read(conn)
+        if cannot_match(query, snap.carried):
+            self._note("not carried")
+            return _EMPTY
+        fingerprint = query_fingerprint(query)
+        conds = filter_conditions(conn, self.names, query)
+        if terms is None:
+            self._note("browse")
+            return self._browse(conn, query, conds, fingerprint)
+        req = _Request(query, terms, fingerprint, snap, conds, {"fts_q": self.dialect.match_param(terms)})
+        counts = self._counts(conn, req)
+        if counts.total == 0:
+            return _EMPTY
+        by_time = query.sort == "time" or counts.matches * 2 > snap.size
+        position = decode_position(query.cursor, fingerprint) if query.cursor is not None else None
+        within = self.dialect.match_within(select(c.id).where(*conds)) if counts.filter_first else None
+        if within is not None:
+            key_last = (position[0], position[1]) if position is not None else None
+            page, scored = page_within(
+                conn, self.names, query, terms, fingerprint, within, req.params, by_time, key_last
+            )
+            self._note("within", 0 if by_time else scored)
+            return page
+        if by_time:
+            return self._time_page(conn, req, counts, position)
+        walk = filter_conditions(conn, self.names, query, walk_text=True) if conds else []
+        page, scored = ranked_page(
+            conn,
+            self.dialect,
+            self.names,
+            query,
+            terms,
+            position,
+            walk,
+            req.params,
+            counts.total,
+            fingerprint,
+        )
+        self._note("window" if counts.total > scored else "ranked", scored)
+        return page
+
+    def _counts(self, conn: Connection, req: _Request) -> Counts:
+        ratio = counts_module.FILTER_FIRST_RATIO
+        key = (req.fingerprint, ratio, req.snap.version)
+        hit = self.cache.get(key)
+        if hit is None:
+            ids = self.dialect.match_ids().subquery("mi")
+            hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio)
+            self.cache.put(key, hit)
+        return hit
+
+    def _time_page(
+        self, conn: Connection, req: _Request, counts: Counts, position: tuple[float | int, int, int] | None
+    ) -> SearchPage:
+        """Newest first: the probe walk for many matches, else match JOIN conversations sorted."""
+        query, conds = req.query, req.conds
+        walk_rows = (query.limit + 1) * req.snap.size
+        if counts.filter_first:
+            page_q = select(*HIT_COLUMNS).where(*conds, self.dialect.exists_match())
+            self._note("time, filtered probe")
+        elif counts.matches >= PROBE_MIN_MATCHES and counts.total * PROBE_WALK_ROWS >= walk_rows:
+            walk = filter_conditions(conn, self.names, query, walk_time=True)
+            page_q = select(*HIT_COLUMNS).where(*walk, self.dialect.exists_match())
+            self._note("time, probe walk")
+        else:
+            ids = self.dialect.match_ids().subquery("mi")
+            joined = ids.join(conversations, c.id == ids.c.id)
+            page_q = select(*HIT_COLUMNS).select_from(joined).where(*conds)
+            self._note("time, join")
+        if position is not None:
+            key, last = position[0], position[1]
+            page_q = page_q.where(or_(c.ts < key, and_(c.ts == key, c.id < last)))
+        page_q = page_q.order_by(c.ts.desc(), c.id.desc())
+        rows = conn.execute(page_q.limit(query.limit + 1), req.params).all()
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        cursor = encode_cursor(req.fingerprint, rows[-1].ts, rows[-1].id) if more and rows else None
+        hits = hits_with_snippets(conn, self.names, rows, req.terms)
+        return SearchPage(total=counts.total, results=hits, next_cursor=cursor)
+
+    def _browse(self, conn: Connection, query: SearchQuery, conds: list[Any], fingerprint: str) -> SearchPage:
+        """No text: filters only, newest first (``sort`` is ignored)."""
+        total = int(conn.execute(select(func.count()).select_from(conversations).where(*conds)).scalar_one())
+        page_q = select(*HIT_COLUMNS).where(*conds)
+        if query.cursor is not None:
+            key, last, _phase = decode_position(query.cursor, fingerprint)
+            page_q = page_q.where(or_(c.ts < key, and_(c.ts == key, c.id < last)))
+        rows = conn.execute(page_q.order_by(c.ts.desc(), c.id.desc()).limit(query.limit + 1)).all()
+        return page_of_prompts(conn, self.names, rows, query.limit, fingerprint, total)
