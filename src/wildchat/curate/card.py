@@ -99,7 +99,8 @@ def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
         "",
         "Raw logs were linked into conversations by content-addressed turns within a session "
         "(conversation id, or hashed IP + header fingerprint + model); logs that are prefixes of longer "
-        "logs of the same session, repeated logs and failed replies that were retried were merged away.",
+        "logs of the same session, repeated logs and failed replies that were retried were merged away. "
+        "Those content addresses stay internal; the published ids are keyed (see Privacy).",
         "",
         f"Link options: `{json.dumps(link['options'], sort_keys=True)}`; dropped: "
         f"`{json.dumps(link['dropped'], sort_keys=True)}`; missing links filled: {link['missing_links']}.",
