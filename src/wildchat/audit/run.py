@@ -23,6 +23,7 @@ index, field), never a matched value.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,9 +148,12 @@ def audit_release(
     )
 
 
-def summary_line(release_dir: str | Path) -> str:
-    """One line for the end of ``wildchat curate``: blocking findings per kind, quasi-identifier share."""
-    report = audit_release(release_dir)
+def summary_line(release_dir: str | Path, workers: int | None = None) -> str:
+    """One line for the end of ``wildchat curate``: blocking findings per kind, quasi-identifier share.
+
+    ``workers`` defaults to the CPU count (at most 4), as the audit reads the whole release again.
+    """
+    report = audit_release(release_dir, workers=workers or min(4, os.cpu_count() or 1))
     found = ", ".join(f"{k} {t.blocking}" for k, t in report.kinds.items() if t.blocking)
     if not report.pii_redacted:
         found = ", ".join(x for x in ("NOT PII-redacted", found) if x)

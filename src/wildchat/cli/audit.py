@@ -22,7 +22,7 @@ def _table(doc: dict[str, Any]) -> None:
 
     from wildchat.audit.detect import KINDS
 
-    console = Console(stderr=True)
+    console = Console()
     table = Table(title=f"wildchat audit: {doc['release']}")
     for col in ("kind", "found", "to fix", "full", "public", "first location"):
         table.add_column(col, justify="right" if col in ("found", "to fix", "full", "public") else "left")
