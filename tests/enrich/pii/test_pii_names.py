@@ -89,3 +89,20 @@ def test_real_gazetteer_finds_multilingual_names(recording_ner: type) -> None:
         res = red.redact(text)
         assert name not in res.text and res.entities.get("PERSON") == 1, text
     assert not red.redact("The United States and France signed it in May.").redacted
+
+
+@pytest.mark.skipif(not gazetteer_available(), reason="names-dataset not installed")
+def test_strict_survives_bad_input_with_the_gazetteer(recording_ner: type) -> None:
+    red = Redactor(pii_config("strict"), ner=recording_ner())
+    texts = [
+        "Mary Smith " * 100_000,  # ~1.1 MB of names
+        bytes(range(256)) * 2000,  # binary junk
+        "😀🎉" * 5000,  # emoji only
+        "Иван Петров met 李雷 and Ὀδυσσεύς Παπαδόπουλος in Zürich",  # mixed scripts
+        None,
+        "",
+    ]
+    results = red.redact_many(texts)
+    assert len(results) == len(texts)
+    assert results[0].redacted and "Mary Smith" not in results[0].text[:1000]
+    assert results[4].text == "" and not results[5].redacted

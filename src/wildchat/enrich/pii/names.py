@@ -208,16 +208,22 @@ def load_gazetteer(first_max_rank: int = FIRST_MAX_RANK, last_max_rank: int = LA
     return gaz
 
 
-def _runs(text: str) -> Iterator[list[regex.Match[str]]]:
-    """Maximal runs of title-cased tokens separated by single spaces (one line)."""
+MAX_RUN = 4  # tokens: longer title-cased runs are cut (a name has at most ~4 parts)
+
+
+def _runs(text: str) -> Iterator[tuple[list[regex.Match[str]], bool]]:
+    """Runs of title-cased tokens separated by single spaces (one line), at most :data:`MAX_RUN` long,
+    each with whether it is a piece of a longer run (a heading, a title: weaker evidence of a name)."""
     run: list[regex.Match[str]] = []
+    cut = False
     for m in _TOKEN.finditer(text):
-        if run and text[run[-1].end() : m.start()] != " ":
-            yield run
-            run = []
+        adjacent = bool(run) and text[run[-1].end() : m.start()] == " "
+        if run and (len(run) >= MAX_RUN or not adjacent):
+            yield run, cut or adjacent
+            run, cut = [], adjacent
         run.append(m)
     if run:
-        yield run
+        yield run, cut
 
 
 def _name_like(words: list[str]) -> bool:
@@ -296,7 +302,7 @@ def find_names(text: str, gaz: NameGazetteer | None = None) -> list[Span]:
         return []
     gaz = gaz or load_gazetteer()
     out: list[Span] = list(_cued_names(text, gaz))
-    for run in _runs(text):
+    for run, piece in _runs(text):
         if _TITLE.search(text, max(0, run[0].start() - 40), run[0].start()) and not _is_initial(
             run[0].group()
         ):
@@ -312,7 +318,7 @@ def find_names(text: str, gaz: NameGazetteer | None = None) -> list[Span]:
                 # word that starts proper nouns ("New York")
                 and not (k == 0 and _sentence_start(text, m.start()) and m.group().casefold() not in _STOP)
             ]
-            if any(w not in _GREETINGS for w in trimmed):
+            if any(w not in _GREETINGS for w in trimmed) or (piece and score < 0.75):
                 score = min(score, 0.45)  # "New York", "Jones Orchestra": part of a longer proper noun
             span = Span(part[0].start(), part[-1].end(), "PERSON", score, "gazetteer")
             if score > 0 and not in_address(text, span):
