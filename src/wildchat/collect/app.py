@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from wildchat.collect.db.migrate import migrate
 from wildchat.collect.db.session import warm_pool
 from wildchat.collect.errors import install_error_handlers
+from wildchat.collect.gateway import install_gateway
 from wildchat.collect.middleware import HeaderLimitMiddleware
 from wildchat.collect.routes import admin, chat, consent, models, pages, render
 from wildchat.collect.routes import me as me_routes
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True, freeze_gc: bo
     app.include_router(render.router)
     app.include_router(admin.router)
     app.include_router(me_routes.router)
+    install_gateway(app)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR, check_dir=False), name="static")
     return app
 

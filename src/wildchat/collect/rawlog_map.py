@@ -7,6 +7,14 @@ that never got an assistant turn (the server stopped mid-exchange) is still
 exported -- nothing collected is lost -- with an empty response and
 ``finish_reason = "incomplete"``, once it is older than ``grace`` (so a reply
 still streaming is not exported twice).
+
+Gateway exchanges (``/v1``, see :mod:`wildchat.collect.gateway.logging`)
+carry ``extra.source = "gateway"`` and, when the client sent tool messages
+or non-text parts, ``extra.unsupported_content`` (how many markers).  Their
+history is the client's, as sent: turns with ``source = "client"`` are
+history only -- a client-sent assistant message is not a reply of this
+server, and a client-sent user message that was never answered here is not
+an incomplete exchange.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from wildchat.schema import Consent, Message, RawLog
 __all__ = ["INCOMPLETE", "StoredConsent", "StoredTurn", "conversation_records"]
 
 INCOMPLETE = "incomplete"
+#: turn sources written by the gateway (page turns have none)
+_GATEWAY_SOURCES = ("gateway", "client")
+_CLIENT = "client"
 
 
 class StoredTurn(Protocol):
@@ -87,6 +98,11 @@ def _record(
     reply: StoredTurn | None,
 ) -> RawLog:
     extra: dict[str, str] = {"user_turn_id": json.dumps(user.id)}
+    if getattr(user, "source", None) in _GATEWAY_SOURCES:
+        extra["source"] = json.dumps("gateway")
+        unsupported = getattr(user, "unsupported", None)
+        if unsupported:
+            extra["unsupported_content"] = json.dumps(unsupported)
     # What the user turn knows: the same for a reply and for a missing one.
     common: dict[str, Any] = {
         "messages": history,
@@ -145,7 +161,7 @@ def conversation_records(
     by_id = {t.id: t for t in all_turns}
     replies: dict[int, list[StoredTurn]] = {}
     for t in all_turns:
-        if t.role == "assistant" and t.parent_id is not None:
+        if t.role == "assistant" and t.parent_id is not None and getattr(t, "source", None) != _CLIENT:
             replies.setdefault(t.parent_id, []).append(t)
     c = (
         Consent(id=consent.id, version=consent.version, timestamp=_utc(consent.created_at))
@@ -161,7 +177,7 @@ def conversation_records(
         history = _history(by_id, user)
         answers = replies.get(user.id)
         if not answers:
-            if _utc(user.created_at) > cutoff:
+            if getattr(user, "source", None) == _CLIENT or _utc(user.created_at) > cutoff:
                 continue  # probably still streaming
             records = [_record(conversation_id, c, user, history, None)]
         else:

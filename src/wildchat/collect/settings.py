@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     max_headers: int = Field(default=64, ge=8)
     max_header_bytes: int = Field(default=16384, ge=1024)
 
+    # the OpenAI-compatible gateway (/v1, participant API keys)
+    #: messages one /v1 request may send (its whole history); more is refused (400 too_many_messages)
+    gateway_max_messages: int = Field(default=1000, ge=1, le=100000)
+    #: /v1 bodies carry the whole history, so they may be larger than the page's
+    gateway_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: concurrent /v1 requests per key in one server process (429 beyond)
+    gateway_concurrent_per_key: int = Field(default=4, ge=1, le=1000)
+
     # optional HTTP export (GET /api/admin/export) behind this bearer token
     admin_token: SecretStr | None = None
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import OperationalError
 
 from wildchat.collect.db.models import ConsentRow, ConversationRow, LedgerRow, TurnRow
 from wildchat.collect.errors import ApiError
+from wildchat.collect.gateway.keys import revoke_all as revoke_all_keys
 from wildchat.ledger import LedgerEntry, LedgerError, LedgerKey
 
 __all__ = [
@@ -244,6 +245,7 @@ def withdraw_consent(engine: Engine, key: LedgerKey, consent_id: str) -> int:
                 accept_language=None,
             )
         )
+        revoke_all_keys(conn, consent_id, now)  # a key is bound to its consent: none outlives it
     _flush_sqlite(engine)
     return n
 

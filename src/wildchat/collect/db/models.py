@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "ConsentDocumentRow", "ConsentRow", "ConversationRow", "LedgerRow", "TurnRow"]
+__all__ = ["ApiKeyRow", "Base", "ConsentDocumentRow", "ConsentRow", "ConversationRow", "LedgerRow", "TurnRow"]
 
 #: Autoincrementing 64-bit ids everywhere except SQLite, which needs INTEGER.
 TurnId = BigInteger().with_variant(Integer(), "sqlite")
@@ -89,6 +89,8 @@ class TurnRow(Base):
         Index("ix_turns_hashed_ip", "hashed_ip"),
         # deleting a turn checks that no turn still points at it: without this, a scan per row
         Index("ix_turns_parent_id", "parent_id"),
+        # the gateway finds the stored prefix of a client-sent history by its content address
+        Index("ix_turns_address", "address"),
     )
 
     id: Mapped[int] = mapped_column(TurnId, primary_key=True, autoincrement=True)
@@ -115,6 +117,24 @@ class TurnRow(Base):
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # gateway facts: ``gateway`` (an exchange's user turn or reply), ``client`` (history as an app sent
+    # it), None (the page); the keyed content address of the path root..turn; unsupported parts counted
+    source: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(32))
+    unsupported: Mapped[int | None] = mapped_column(Integer)
+
+
+class ApiKeyRow(Base):
+    """A participant's API key for the gateway: only its SHA-256 is stored, bound to one consent."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(TurnId, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LedgerRow(Base):

@@ -6,12 +6,14 @@ contain).  Rendering happens on the server so the page stays build-free and
 uses maintained libraries (markdown-it-py, nh3) instead of a browser-side
 parser; the page re-renders a streaming reply a few times a second.  Stores
 nothing.  Needs the consent cookie (403) and counts against a per-client
-render limit (429), so it is not a free CPU service for the internet; bodies
-are bounded like chat bodies (413).
+render limit (429), so it is not a free CPU service for the internet; a
+withdrawn consent's cookie gets 403 too.  Bodies are bounded like chat
+bodies (413).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import anyio
@@ -21,6 +23,7 @@ from wildchat.collect.body import read_json
 from wildchat.collect.deps import AppServices, Client, ValidConsent
 from wildchat.collect.errors import ApiError
 from wildchat.collect.markdown import render_markdown
+from wildchat.collect.routes.consent import is_withdrawn
 
 router = APIRouter(prefix="/api")
 
@@ -33,6 +36,9 @@ async def render(
     request: Request, consent: ValidConsent, services: AppServices, client: Client
 ) -> dict[str, Any]:
     """Render one Markdown text (a model reply) to safe HTML."""
+    withdrawn = partial(is_withdrawn, services, consent.consent_id)
+    if await anyio.to_thread.run_sync(withdrawn, limiter=services.db_limiter):
+        raise ApiError(403, "consent_required", "consent withdrawn or not found; agree to the terms again")
     if services.limiter.remote:
         await anyio.to_thread.run_sync(services.limiter.check_render, client.rate_key)
     else:
