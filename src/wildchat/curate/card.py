@@ -83,7 +83,8 @@ def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
         + "); IPs that arrived already hashed were re-keyed the same way. Raw IPs are not in this dataset.",
         "- `conversation_id` and `turn_identifier` are keyed too (BLAKE2b under a key derived from the "
         "release key): they are stable within this release and share nothing with releases made under "
-        "other keys, and they are not functions of any IP or of the text before redaction.",
+        "other keys, and without the key they cannot be recomputed from an IP or from the text before "
+        "redaction.",
         "- `header` holds only `user-agent` and `accept-language`; `country`/`state` come from GeoLite2.",
         "- PII: "
         + (
