@@ -13,6 +13,11 @@ for injected failures).
 Added latency = time to the first streamed byte at the client minus the
 backend's own delay before its first token (``--delay-ms``).
 
+``--mode gateway`` drives the OpenAI-compatible gateway instead (apps with
+API keys re-sending their whole history, ``bench/serve_load_gateway.py``);
+``--mode both`` runs the page and then the gateway against the same server
+and reports both, so the gateway's added latency sits beside the page's.
+
 Example (the goal configuration)::
 
     .venv/bin/python bench/serve_load.py --db postgres --workers 2 --users 200 \
@@ -33,8 +38,10 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serve_load_gateway import run_apps
 from serve_load_stats import Stored, summarize, verify
 from serve_load_users import Plan, run_users
 
@@ -179,8 +186,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--py-spy-gil", action="store_true", help="profile only samples holding the GIL (CPU)")
     p.add_argument("--keep", action="store_true", help="keep the temp folder and PostgreSQL database")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    p.add_argument("--mode", choices=["page", "gateway", "both"], default="page", help="what the users drive")
     p.add_argument("--serve-arg", action="append", default=[], help="extra argument for `wildchat serve`")
     return p.parse_args(argv)
+
+
+def run_mode(mode: str, args: argparse.Namespace, base: str, db_url: str, pid: int) -> dict[str, Any]:
+    """One load phase (page users or gateway apps) and its verification against the database."""
+    tag = uuid.uuid4().hex[:8]
+    plan = Plan(args.requests, args.disconnect_rate, "load", tag, seed=args.seed)
+    plan.hang_up_within_s = args.tokens * args.delay_ms / 1000 / 2  # within the first half of a reply
+    cpu0 = _tree_cpu_s(pid)
+    if mode == "gateway":
+        wall, client_cpu = asyncio.run(run_apps(base, plan, args.users, args.tokens))
+    else:
+        wall, client_cpu = asyncio.run(run_users(base, plan, args.users))
+    server_cpu = _tree_cpu_s(pid) - cpu0
+    rows, totals = db_rows(db_url, tag)
+    for _ in range(40):  # hang-ups are stored when the server notices them: let it settle
+        accepted = sum(1 for r in plan.results if r.status == 200)
+        if sum(1 for r in rows if r.assistant_id is not None) >= accepted:
+            break
+        time.sleep(0.25)
+        rows, totals = db_rows(db_url, tag)
+    return {
+        "mode": mode,
+        **summarize(plan.results, wall, args.delay_ms),
+        "server_cpu_s": round(server_cpu, 1),
+        "client_cpu_s": round(client_cpu, 1),
+        "verify": verify(plan.results, rows, args.tokens),
+        "db_totals": totals,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,30 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     spy = None
     try:
         wait_ready(base, proc, tmp / "server.log")
-        tag = uuid.uuid4().hex[:8]
-        plan = Plan(args.requests, args.disconnect_rate, "load", tag, seed=args.seed)
-        plan.hang_up_within_s = args.tokens * args.delay_ms / 1000 / 2  # within the first half of a reply
         if args.py_spy:
             spy = start_py_spy(proc.pid, args.py_spy, args.py_spy_gil)
-        cpu0 = _tree_cpu_s(proc.pid)
-        wall, client_cpu = asyncio.run(run_users(base, plan, args.users))
-        server_cpu = _tree_cpu_s(proc.pid) - cpu0
-        rows, totals = db_rows(db_url, tag)
-        for _ in range(40):  # hang-ups are stored when the server notices them: let it settle
-            if sum(1 for r in rows if r.assistant_id is not None) >= sum(
-                1 for r in plan.results if r.status == 200
-            ):
-                break
-            time.sleep(0.25)
-            rows, totals = db_rows(db_url, tag)
+        modes = ["page", "gateway"] if args.mode == "both" else [args.mode]
+        runs = {mode: run_mode(mode, args, base, db_url, proc.pid) for mode in modes}
         report = {
             "config": {k: v for k, v in vars(args).items() if k not in ("json", "keep")},
             "loadavg_before": [round(x, 2) for x in loadavg],
-            **summarize(plan.results, wall, args.delay_ms),
-            "server_cpu_s": round(server_cpu, 1),
-            "client_cpu_s": round(client_cpu, 1),
-            "verify": verify(plan.results, rows, args.tokens),
-            "db_totals": totals,
+            **(runs[modes[0]] if len(modes) == 1 else runs),
         }
     finally:
         if spy is not None:
@@ -238,8 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
-    v = report["verify"]
-    bad = v["lost"] + v["stored_but_refused"] + v["finish_reason_mismatch"] + v["stop_incomplete"]
+    bad = 0
+    for run in runs.values():
+        v = run["verify"]
+        bad += v["lost"] + v["stored_but_refused"] + v["finish_reason_mismatch"] + v["stop_incomplete"]
     return 0 if bad == 0 else 1
 
 

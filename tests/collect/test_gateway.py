@@ -272,3 +272,20 @@ def test_stop_sequences_and_max_tokens(client: TestClient) -> None:
     r = _chat(client, key, [{"role": "user", "content": "alpha beta gamma"}], max_tokens=2)
     body = r.json()["choices"][0]
     assert body["message"]["content"] == "You said:" and body["finish_reason"] == "length"
+
+
+def test_deleted_conversation_stays_deleted_when_the_app_resends_it(client: TestClient) -> None:
+    key = _consent_key(client)
+    first = [{"role": "user", "content": "secret plan"}]
+    first.append(
+        {"role": "assistant", "content": _chat(client, key, first).json()["choices"][0]["message"]["content"]}
+    )
+    (conv,) = client.get("/api/me/conversations").json()["conversations"]
+    assert client.delete(f"/api/me/conversations/{conv['conversation_id']}").status_code == 204
+    before = counts(client.app)  # type: ignore[arg-type]
+    again = [*first, {"role": "user", "content": "and more"}]
+    _assert_openai_error(_chat(client, key, again), 409, "conversation_deleted")
+    _assert_openai_error(_chat(client, key, first[:1]), 409, "conversation_deleted")
+    assert counts(client.app) == before  # type: ignore[arg-type]
+    assert "secret plan" not in json.dumps([t.content for t in all_turns(client.app)])  # type: ignore[arg-type]
+    assert _chat(client, key, [{"role": "user", "content": "a new chat"}]).status_code == 200

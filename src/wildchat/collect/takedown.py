@@ -33,6 +33,7 @@ from sqlalchemy.exc import OperationalError
 from wildchat.collect.db.models import ConsentRow, ConversationRow, LedgerRow, TurnRow
 from wildchat.collect.errors import ApiError
 from wildchat.collect.gateway.keys import revoke_all as revoke_all_keys
+from wildchat.collect.gateway.tombstones import tombstone_addresses
 from wildchat.ledger import LedgerEntry, LedgerError, LedgerKey
 
 __all__ = [
@@ -156,7 +157,14 @@ def erase_conversations(
         if not locked:
             continue
         turns: dict[str, list[Any]] = defaultdict(list)
-        cols = (_TURNS.c.id, _TURNS.c.parent_id, _TURNS.c.role, _TURNS.c.content, _TURNS.c.hashed_ip)
+        cols = (
+            _TURNS.c.id,
+            _TURNS.c.parent_id,
+            _TURNS.c.role,
+            _TURNS.c.content,
+            _TURNS.c.hashed_ip,
+            _TURNS.c.address,
+        )
         for row in conn.execute(
             select(_TURNS.c.conversation_id, *cols).where(_TURNS.c.conversation_id.in_(locked))
         ):
@@ -164,6 +172,7 @@ def erase_conversations(
         conn.execute(
             insert(_LEDGER), [_tombstone(key, cid, turns[cid], cause, reason, now) for cid in locked]
         )
+        tombstone_addresses(conn, [t.address for ts in turns.values() for t in ts if t.address], now)
         conn.execute(delete(_TURNS).where(_TURNS.c.conversation_id.in_(locked)))
         conn.execute(delete(_CONVS).where(_CONVS.c.id.in_(locked)))
         done += len(locked)

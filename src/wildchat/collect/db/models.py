@@ -25,7 +25,16 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ApiKeyRow", "Base", "ConsentDocumentRow", "ConsentRow", "ConversationRow", "LedgerRow", "TurnRow"]
+__all__ = [
+    "ApiKeyRow",
+    "Base",
+    "ConsentDocumentRow",
+    "ConsentRow",
+    "ConversationRow",
+    "GatewayTombstoneRow",
+    "LedgerRow",
+    "TurnRow",
+]
 
 #: Autoincrementing 64-bit ids everywhere except SQLite, which needs INTEGER.
 TurnId = BigInteger().with_variant(Integer(), "sqlite")
@@ -135,6 +144,16 @@ class ApiKeyRow(Base):
     consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class GatewayTombstoneRow(Base):
+    """The keyed content address of a deleted gateway message (no text): an app re-sending a deleted
+    conversation's history is refused instead of storing it again (see ``collect.gateway.logging``)."""
+
+    __tablename__ = "gateway_tombstones"
+
+    address: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class LedgerRow(Base):

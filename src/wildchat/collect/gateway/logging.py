@@ -21,6 +21,9 @@ one exchange, stored in the same per-message tables as page traffic:
 * Walking parent links from a user turn gives back exactly the history the
   client sent with it, which is what the raw-log export writes.
 
+Deleted conversations stay deleted: a history reaching the address of a
+deleted message is refused (:mod:`.tombstones`).
+
 Addresses are keyed (a key derived from the secret key) and include the
 consent, so they reveal nothing without the key and never link two
 participants; they stay in the database (curation computes its own).
@@ -43,6 +46,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from wildchat.collect.client import ClientInfo
 from wildchat.collect.db.models import ConsentRow, ConversationRow, TurnRow
 from wildchat.collect.errors import ApiError
+from wildchat.collect.gateway.tombstones import find_tombstoned
 from wildchat.collect.store import ExchangeOutcome
 from wildchat.schema import Message
 
@@ -168,6 +172,10 @@ def _start(
     else:
         position, row = hit
         parent_id, index, conversation_id = row.id, row.turn_index + 1, row.conversation_id
+    if find_tombstoned(conn, addrs[position + 1 :]):  # raising rolls back: nothing is stored
+        raise ApiError(
+            409, "conversation_deleted", "this conversation was deleted; start a new chat to continue"
+        )
     facts = {
         "user_agent": client.user_agent,
         "accept_language": client.accept_language,

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible gateway: participant API keys, content addresses and sources of turns.
+"""The OpenAI-compatible gateway: API keys, content addresses and sources of turns, tombstones.
 
 Revision ID: 0003
 Revises: 0002
@@ -35,9 +35,15 @@ def upgrade() -> None:
     op.add_column("turns", sa.Column("address", sa.String(32)))
     op.add_column("turns", sa.Column("unsupported", sa.Integer()))
     op.create_index("ix_turns_address", "turns", ["address"])
+    op.create_table(
+        "gateway_tombstones",
+        sa.Column("address", sa.String(32), primary_key=True),
+        sa.Column("created_at", _TS, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("gateway_tombstones")
     op.drop_index("ix_turns_address", "turns")
     with op.batch_alter_table("turns") as batch:
         batch.drop_column("unsupported")
