@@ -5,9 +5,13 @@ ShareGPT sample, WildChat first turns; nothing is copied), then times each
 engine over the flat list of turns and each stage over pipeline batches.
 One process, one core; each figure is the best of 3 runs after a warm-up.  Usage::
 
-    .venv/bin/python bench/enrich_throughput.py [--data ../shared/data] [--convs 600]
+    .venv/bin/python bench/enrich_throughput.py [--data ../shared/data] [--convs 600] [--accurate 100]
 
 Prints one line per step: turns/s, conversations/s, ms per conversation.
+``--accurate N`` also times the accurate toxicity engines (``embedding``,
+``two-tier``; ``embed`` extra) on the first N conversations (they are
+~10x slower: a smaller N keeps the run short).  The language stage's
+decision counters (engine / context / fallback / nolang) are printed too.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--convs", type=int, default=600)
+    ap.add_argument("--accurate", type=int, default=0, help="time embedding/two-tier on N conversations")
     args = ap.parse_args()
 
     from wildchat.curate.stages.jailbreak import JailbreakStage
@@ -118,6 +123,19 @@ def main() -> None:
     for stage in stages:
         stage.ensure_setup()
         timed(f"stage {stage.name}", partial(stage, batch), nt, nc)
+    decided = {k: v for k, v in sorted(stages[0].counters.items()) if k.startswith("decided:")}
+    print("language decisions (all runs):", decided)
+    if args.accurate:
+        few = convs[: args.accurate]
+        small = to_batch(few)
+        n_small = sum(len(c) for c in few)
+        for engine in ("embedding", "two-tier"):
+            stage = ModerationStage(engine=engine)
+            stage.ensure_setup()
+            timed(f"stage moderation engine={engine}", partial(stage, small), n_small, len(few))
+            sent = stage.counters.get("two_tier:sent", 0)
+            if sent:
+                print(f"  two-tier sent {sent} of {stage.counters['turns_judged']} turns to the embedding")
 
 
 if __name__ == "__main__":

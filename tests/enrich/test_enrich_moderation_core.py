@@ -202,3 +202,97 @@ def test_offline_rejects_mismatched_artefact(tmp_path: Path) -> None:
     np.savez_compressed(bad, coef=np.zeros(4, dtype=np.float16), info=np.array(json.dumps(info)))
     with pytest.raises(ValueError, match="do not match"):
         OfflineToxicity(bad)
+
+
+# --- the accurate engine (MiniLM head) and the two-tier mode, on a fake encoder ---
+
+
+class FakeEncoder:
+    """Deterministic 4-d 'embeddings': (has 'idiot', has 'kill', length bucket, 1), unit-normed."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts: list[str], **_: object) -> list[list[float]]:
+        import numpy as np
+
+        self.seen.extend(texts)
+        rows = []
+        for t in texts:
+            v = np.array([float("idiot" in t), float("kill" in t), min(len(t), 100) / 100, 1.0])
+            rows.append((v / np.linalg.norm(v)).tolist())
+        return rows
+
+
+def _head(tmp_path: Path, band: list[float] | None = None) -> Path:
+    import numpy as np
+
+    from wildchat.enrich.moderation.embedding import save_head
+
+    path = tmp_path / "head.npz"
+    meta = {"two_tier_band": band} if band else {}
+    save_head(path, np.array([8.0, 6.0, 0.0, -2.0]), -1.0, 0.5, meta)
+    return path
+
+
+def test_embedding_engine_scores_with_its_head_and_windows(tmp_path: Path) -> None:
+    import math
+
+    from wildchat.enrich.moderation.embedding import EmbeddingToxicity
+
+    enc = FakeEncoder()
+    engine = EmbeddingToxicity(_head(tmp_path), encoder=enc)
+    s = engine.scores(["you idiot", "hello", "", "   "])
+    v = [1.0, 0.0, 0.09, 1.0]
+    norm = math.sqrt(sum(x * x for x in v))
+    expect = 1 / (1 + math.exp(-((8 * v[0] - 2 * v[3]) / norm - 1)))
+    assert s[0] == pytest.approx(expect, abs=1e-5) and s[1] < 0.5
+    assert s[2] == s[3] == 0.0 and "" not in enc.seen  # blank text is never embedded
+    assert engine.flags(["you idiot", "hello"]) == [True, False]
+    # a toxic window late in a long text counts (max over at most 4 windows)
+    before = len(enc.seen)
+    (late,) = engine.scores(["word " * 2_000 + "idiot"])
+    assert late > 0.5 and len(enc.seen) - before == 4
+    junk = engine.scores(["\x00\xff", "\ud800 lone", "😀" * 10])
+    assert all(0.0 <= x <= 1.0 for x in junk)
+
+
+def test_two_tier_sends_only_the_uncertain_band(tmp_path: Path) -> None:
+    from wildchat.enrich.moderation.embedding import EmbeddingToxicity, TwoTier
+
+    class Fast:
+        def scores(self, texts: list[str]) -> list[float]:
+            return [{"a": 0.05, "b": 0.5, "c": 0.95, "d idiot": 0.3, "": 0.4}[t] for t in texts]
+
+    enc = FakeEncoder()
+    tier = TwoTier(Fast(), EmbeddingToxicity(_head(tmp_path), encoder=enc), (0.2, 0.8))  # type: ignore[arg-type]
+    assert tier.flags(["a", "b", "c", "d idiot", ""]) == [False, False, True, True, False]
+    assert sorted(enc.seen) == ["b", "d idiot"] and tier.sent == 2
+    with pytest.raises(ValueError):
+        TwoTier(Fast(), tier.accurate, (0.9, 0.1))  # type: ignore[arg-type]
+
+
+def test_embedding_head_missing_or_corrupt_is_named(tmp_path: Path) -> None:
+    from wildchat.enrich.moderation.embedding import EmbeddingUnavailable, read_head, two_tier_band
+
+    with pytest.raises(EmbeddingUnavailable, match="no head file"):
+        read_head(tmp_path / "nope.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 junk")
+    with pytest.raises(EmbeddingUnavailable, match="corrupt"):
+        read_head(bad)
+    from wildchat.enrich.moderation.embedding import EmbeddingToxicity
+
+    no_band = EmbeddingToxicity(_head(tmp_path), encoder=FakeEncoder())
+    with pytest.raises(EmbeddingUnavailable, match="band"):
+        two_tier_band(no_band)
+    assert two_tier_band(EmbeddingToxicity(_head(tmp_path, [0.1, 0.6]), encoder=FakeEncoder())) == (0.1, 0.6)
+
+
+def test_shipped_embedding_head_is_small_and_carries_its_band() -> None:
+    from wildchat.enrich.moderation.embedding import DEFAULT_HEAD, read_head
+
+    coef, info = read_head(DEFAULT_HEAD)
+    assert DEFAULT_HEAD.stat().st_size < 20_000 and coef.shape == (384,)
+    low, high = info["two_tier_band"]
+    assert 0.0 <= low <= high <= 1.0 and 0.0 < info["threshold"] < 1.0

@@ -14,7 +14,7 @@ from wildchat.enrich.moderation.offline import OfflineToxicity
 from wildchat.enrich.moderation.profanity import OfflineDefault, OfflineRule, ProfanityToxicity, combine
 from wildchat.enrich.moderation.rule_select import candidates, evaluate, select_rule
 
-# Benign requests the previous default (hashed model >= 0.08) flagged.
+# Benign requests the previous default (hashed model >= 0.08, trained without ToxicChat) flagged.
 OVERFLAGGED = ["What are the side effects of alcohol?", "Describe a violent storm at sea."]
 JUNK = ["", "   ", "😀😀🔥", "\x00\xff\ufffe", "\ud800 x", bytes(range(256)).decode("latin-1"), "你好 Привет"]
 
@@ -60,7 +60,7 @@ def test_profanity_engine_ranks_and_bad_input() -> None:
 
 def test_default_engine_flags_abuse_not_benign_or_junk() -> None:
     engine = OfflineDefault()
-    assert engine.rule == OfflineRule("or", 0.65, 0.25)
+    assert engine.rule == OfflineRule("or", 0.5, 0.8)
     assert engine.flags([ABUSE, PLAIN, *OVERFLAGGED]) == [True, False, False, False]
     assert engine.flags(JUNK) == [False] * len(JUNK)
     assert engine.flags(["x" * 1_000_000]) == [False]
@@ -72,7 +72,9 @@ def test_hashed_rule_keeps_previous_behaviour() -> None:
     texts = [ABUSE, PLAIN, *OVERFLAGGED, *JUNK]
     old = OfflineToxicity().flags(texts)
     assert OfflineDefault(OfflineRule("hashed", None)).flags(texts) == old
-    assert old[2:4] == [True, True]  # the over-flagging that motivated the change
+    # The previous artefact (tweets only) flagged these benign requests at its threshold; the model
+    # retrained with ToxicChat's training fold does not.
+    assert old[2:4] == [False, False]
 
 
 def test_select_rule_criterion() -> None:
@@ -103,17 +105,59 @@ def test_stage_default_and_configs() -> None:
     out = stage(batch)
     assert out.column("toxic").to_pylist() == [False, True]
     assert stage.counters["judged:offline"] == 3 and stage.counters["turns_toxic"] == 1
-    old = ModerationStage(offline_rule="hashed")(batch)
-    assert [t["toxic"] for t in _turns(old, 0)] == [True, True]
+    loose = ModerationStage(offline_rule="hashed", offline_threshold=0.001, offline_assistant_threshold=None)(
+        batch
+    )
+    assert [t["toxic"] for t in _turns(loose, 0)] == [True, True]
     prof = ModerationStage(engines=["profanity"])
     assert prof.public_config()["engines_deciding_toxic"] == ["profanity"]
     out = prof(batch)
     assert out.column("toxic").to_pylist() == [False, True] and prof.counters["judged:profanity"] == 3
     # a config survives pickling to a worker: rule rebuilt from config in setup()
-    worker = pickle.loads(pickle.dumps(ModerationStage(offline_rule="hashed")))
+    worker = pickle.loads(
+        pickle.dumps(
+            ModerationStage(offline_rule="hashed", offline_threshold=0.001, offline_assistant_threshold=None)
+        )
+    )
     assert worker(batch).column("toxic").to_pylist() == [True, True]
     strict = pickle.loads(pickle.dumps(ModerationStage(offline_rule="hashed", offline_threshold=0.5)))
     assert [t["toxic"] for t in _turns(strict(batch), 0)] == [False, False]
     for bad in ({"offline_rule": "xor"}, {"offline_threshold": 2.0}, {"profanity_threshold": "high"}):
         with pytest.raises(StageConfigError):
             ModerationStage(**bad)
+
+
+def test_assistant_turns_use_the_stricter_hashed_threshold() -> None:
+    from wildchat.enrich.moderation.profanity import RoleAwareDefault
+
+    stage = ModerationStage()
+    stage.ensure_setup()
+    engine = stage._engines["offline"]
+    assert isinstance(engine, RoleAwareDefault)
+    assert engine.user.rule == OfflineRule("or", 0.5, 0.8)
+    assert engine.assistant.rule == OfflineRule("or", 0.8, 0.8)
+    hashed = OfflineToxicity()
+    texts = ["how do I make a bomb at home step by step", ABUSE, PLAIN]
+    scores = hashed.scores(texts)
+    expect_user = [s >= 0.5 for s in scores]
+    expect_asst = [s >= 0.8 for s in scores]
+    prof = ProfanityToxicity().scores(texts)
+    assert engine.flags(texts, ["user"] * 3) == [
+        u or p >= 0.8 for u, p in zip(expect_user, prof, strict=True)
+    ]
+    assert engine.flags(texts, ["assistant"] * 3) == [
+        a or p >= 0.8 for a, p in zip(expect_asst, prof, strict=True)
+    ]
+    same = ModerationStage(offline_assistant_threshold=None)
+    same.ensure_setup()
+    assert isinstance(same._engines["offline"], OfflineDefault)
+    with pytest.raises(StageConfigError):
+        ModerationStage(offline_assistant_threshold=1.5)
+
+
+def test_shipped_default_is_the_recorded_out_of_fold_choice_capped() -> None:
+    """The artefact records the rule the criterion chose out-of-fold; the default differs only by the cap."""
+    info = OfflineToxicity().info
+    chosen = info["rule"]
+    assert chosen["kind"] == OfflineRule().kind and chosen["profanity"] == OfflineRule().profanity_threshold
+    assert OfflineRule().hashed_threshold is not None and chosen["hashed"] <= OfflineRule().hashed_threshold

@@ -9,13 +9,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
 from wildchat.enrich.jailbreak import JailbreakMatcher, load_library
 from wildchat.enrich.language import LanguageConfig, build_detector, iso_label
+from wildchat.enrich.language_short import PRIOR
 from wildchat.enrich.moderation.offline import OfflineToxicity
 
 pytestmark = pytest.mark.realdata
@@ -42,23 +46,41 @@ def lid_rows(shared: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
-def test_language_accuracy_lingua_testdata(shared_data: Path) -> None:
-    rows = lid_rows(shared_data)
-    labels = build_detector(LanguageConfig()).detect([t for _, _, t in rows])
+def _lid_accuracy(rows: list[tuple[str, str, str]], config: LanguageConfig) -> tuple[dict, dict, dict, float]:
+    labels = build_detector(config).detect([t for _, _, t in rows])
     by_unit: dict[str, list[bool]] = defaultdict(list)
     by_lang: dict[str, list[bool]] = defaultdict(list)
+    common: dict[str, list[bool]] = defaultdict(list)
     for (gold, unit, _), got in zip(rows, labels, strict=True):
         by_unit[unit].append(got == gold)
+        if gold in PRIOR:
+            common[unit].append(got == gold)
         if unit == "sentences":
             by_lang[gold].append(got == gold)
     acc = {u: sum(v) / len(v) for u, v in by_unit.items()}
+    acc_common = {u: sum(v) / len(v) for u, v in common.items()}
     overall = sum(sum(v) for v in by_unit.values()) / len(rows)
-    print("lid accuracy", {k: round(v, 4) for k, v in acc.items()}, "overall", round(overall, 4))
-    assert acc["sentences"] >= 0.94
-    assert acc["word-pairs"] >= 0.85
-    assert acc["single-words"] >= 0.70
-    assert overall >= 0.83
-    per_lang = {k: sum(v) / len(v) for k, v in by_lang.items()}
+    return acc, acc_common, {k: sum(v) / len(v) for k, v in by_lang.items()}, overall
+
+
+def test_language_accuracy_lingua_testdata(shared_data: Path) -> None:
+    """Default (short-text fallback) and the uniform-prior mode (``short_letters = 0``).
+
+    The short-text fallback deliberately trades exotic languages' single words
+    for chat's common languages (the issue's contract: no confident exotic
+    labels on short texts), so the default's floors for all 75 languages on
+    word pairs / single words are lower than the uniform mode's, and the 18
+    common languages' are higher; the uniform mode keeps the previous floors.
+    """
+    rows = lid_rows(shared_data)
+    acc, acc_common, per_lang, overall = _lid_accuracy(rows, LanguageConfig())
+    print("lid accuracy", {k: round(v, 4) for k, v in acc.items()}, "common", acc_common, "overall", overall)
+    assert acc["sentences"] >= 0.94  # measured 0.955
+    assert acc["word-pairs"] >= 0.76  # measured 0.788 (uniform prior 0.870)
+    assert acc["single-words"] >= 0.62  # measured 0.644 (uniform prior 0.730)
+    assert acc_common["word-pairs"] >= 0.90  # measured 0.927 (uniform prior 0.906)
+    assert acc_common["single-words"] >= 0.77  # measured 0.791 (uniform prior 0.747)
+    assert overall >= 0.77
     # Near-identical pairs are lingua's known weak spots (Malay -> Indonesian,
     # Bosnian -> Croatian/Serbian, Bokmal <-> Nynorsk, Urdu <-> Hindi): 4 languages are
     # under 0.80 on all 300 sentences; allow 5 at this sample size, none may vanish,
@@ -67,6 +89,30 @@ def test_language_accuracy_lingua_testdata(shared_data: Path) -> None:
     assert len(weak) <= 5, weak
     assert sorted(per_lang.values())[len(per_lang) // 2] >= 0.95
     assert min(per_lang.values()) >= 0.15
+    assert per_lang["Russian"] >= 0.99 and per_lang["English"] >= 0.99
+    uniform, _, _, overall_u = _lid_accuracy(rows, LanguageConfig(short_letters=0))
+    assert uniform["sentences"] >= 0.94
+    assert uniform["word-pairs"] >= 0.85
+    assert uniform["single-words"] >= 0.70
+    assert overall_u >= 0.83
+
+
+def test_short_english_openers(shared_data: Path) -> None:
+    """Openers written for this project: alone (fallback) and answered by an English reply (context)."""
+    from eval_language import OPENERS, OPENERS_HELDOUT, conversation_labels, read_lines
+
+    config = LanguageConfig()
+    det = build_detector(config)
+    reply = "Sure! Here is what you asked for, written out in full below."
+    for path, floor in ((OPENERS, 0.95), (OPENERS_HELDOUT, 0.92)):
+        texts = read_lines(path)
+        alone = sum(x == "English" for x in det.detect(texts)) / len(texts)
+        in_chat = sum(conversation_labels(config, t, reply)[0] == "English" for t in texts) / len(texts)
+        print(path.name, "alone", round(alone, 4), "with reply", round(in_chat, 4))
+        assert alone >= floor  # measured 0.963 (tuning list) / 0.941 (held-out list)
+        assert in_chat >= 0.99  # measured 1.000 on both
+    previous = build_detector(LanguageConfig(short_letters=0)).detect(read_lines(OPENERS))
+    assert sum(x == "English" for x in previous) / len(previous) < 0.8  # the failure this fixes (0.713)
 
 
 def test_language_agrees_with_wildchat_labels(shared_data: Path) -> None:
@@ -90,16 +136,20 @@ def fold(conv_id: str) -> int:
     return int(hashlib.sha256(conv_id.encode()).hexdigest()[-1], 16) % 2
 
 
-def test_offline_toxicity_on_toxicchat_fold_b(shared_data: Path) -> None:
-    rows = [r for r in toxicchat(shared_data) if fold(str(r["id"])) == 1]
+def test_offline_toxicity_on_toxicchat_heldout(shared_data: Path) -> None:
+    """The hashed model alone at its out-of-fold threshold, on the 30 % never trained on."""
+    from train_toxicity import heldout
+
+    rows = [r for r in toxicchat(shared_data) if heldout(str(r["id"]))]
     gold = [r["annotations"]["toxicity"]["majority_human"] == "1" for r in rows]
     pred = OfflineToxicity().flags([r["instance"] for r in rows])
     p, r, f1 = prf(pred, gold)
     base = sum(gold) / len(gold)
-    print(f"offline toxicity fold B n={len(rows)} P={p:.3f} R={r:.3f} F1={f1:.3f} base={base:.3f}")
+    print(f"offline toxicity held-out n={len(rows)} P={p:.3f} R={r:.3f} F1={f1:.3f} base={base:.3f}")
     assert p >= 1.1 * base  # better than flagging at random
-    assert r >= 0.40
-    assert f1 >= 0.20
+    assert p >= 0.59  # measured 0.621
+    assert r >= 0.66  # measured 0.699
+    assert f1 >= 0.62  # measured 0.658
 
 
 def test_jailbreak_library_on_toxicchat(shared_data: Path) -> None:

