@@ -108,6 +108,11 @@ def test_resolve_and_split_files(logs: Logs, tmp_path: Path, curate: Any) -> Non
         resolve_inputs([rel], "both")
     with pytest.raises(ReleaseError, match="not a release folder"):
         split_files(tmp_path / "nowhere", "full")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert resolve_inputs([plain], "full") == [plain]  # the default split: a plain folder reads as it is
+    with pytest.raises(ReleaseError, match=f"{plain}: not a release folder.*--split public"):
+        resolve_inputs([plain], "public")  # a non-default split of something with no splits
     rows = sum(b.num_rows for b in iter_release_batches(split_files(rel, "full"), 4))
     assert rows == 12
     # an empty split that stats.json declares empty is fine
@@ -149,6 +154,17 @@ def test_explore_indexes_public_by_default_and_drops_the_other_split(
     assert build_index([rel], url, map=False).totals == {"R": 5}
     assert build_index([rel], url, map=False, split="full").totals == {"R": 12}
     assert build_index([rel], url, map=False).totals == {"R": 5}  # full/ rows left the index again
+
+
+def test_split_of_a_plain_folder_is_exit_2(logs: Logs, tmp_path: Path) -> None:
+    logs.add(["q"], "a")
+    logs.write(tmp_path / "plain" / "logs.jsonl")
+    code, out, _ = _analyze(tmp_path, str(tmp_path / "plain"), "--split", "public")
+    assert code == 2 and "not a release folder" in out and not (tmp_path / "report").exists()
+    res = runner.invoke(
+        app, ["export-sft", str(tmp_path / "plain"), "--out", str(tmp_path / "s.jsonl"), "--split", "public"]
+    )
+    assert res.exit_code == 2 and "not a release folder" in res.output
 
 
 def test_raw_logs_warn_once(logs: Logs, tmp_path: Path, curate: Any) -> None:

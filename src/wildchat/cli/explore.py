@@ -112,7 +112,7 @@ def explore(
         from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs, resolve_inputs
 
         try:
-            resolve_inputs(inputs, split)  # a broken release folder is bad input: fail before writing
+            resolve_inputs(inputs, split, default="public")  # a broken release is bad input: fail first
         except ReleaseError as exc:
             raise _fail(str(exc), 2) from None
         if raw_log_inputs(inputs, fmt):

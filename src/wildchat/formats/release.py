@@ -136,14 +136,28 @@ def split_files(folder: Path, split: str, check: bool = True) -> list[Path]:
     return files
 
 
-def resolve_inputs(inputs: Sequence[str | Path], split: str = "full") -> list[Path]:
-    """Each release folder among ``inputs`` -> its ``split``'s shards; other inputs unchanged."""
+def resolve_inputs(inputs: Sequence[str | Path], split: str = "full", default: str = "full") -> list[Path]:
+    """Each release folder among ``inputs`` -> its ``split``'s shards; other inputs unchanged.
+
+    ``default`` is the calling command's default split: asking for another
+    split of a folder that is not a release has no meaning, so it is a
+    :class:`ReleaseError` naming the folder rather than a silent read of
+    everything in it.
+    """
     if split not in SPLITS:
         raise ReleaseError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     out: list[Path] = []
     for item in inputs:
         path = Path(item)
-        out.extend(split_files(path, split) if is_release(path) else [path])
+        if is_release(path):
+            out.extend(split_files(path, split))
+            continue
+        if split != default and path.is_dir():
+            raise ReleaseError(
+                f"{path}: not a release folder (no full/ or public/ split, no stats.json), "
+                f"so --split {split} cannot be applied to it"
+            )
+        out.append(path)
     return out
 
 
