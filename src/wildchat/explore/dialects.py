@@ -108,7 +108,7 @@ class SqliteDialect:
 
     def fts_parts(self) -> FtsParts:
         fts = table("conv_fts", column("rowid"))
-        fts_col = literal_column("conv_fts")
+        fts_col: Any = literal_column("conv_fts")
         return FtsParts(fts, fts.c.rowid, fts_col.op("MATCH")(bindparam("fts_q")), func.bm25(fts_col))
 
     def create_fts(self, conn: Connection) -> None:

@@ -23,21 +23,23 @@ window.  :func:`page_within` is the exact plan for selective filters.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from wildchat.explore.counts import Snapshot
 from wildchat.explore.hits import HIT_COLUMNS, DatasetNames, hits_with_snippets
 from wildchat.explore.model import SearchPage, SearchQuery
 from wildchat.explore.query import encode_cursor
 from wildchat.explore.tables import conversations
 from wildchat.explore.tokens import Terms
 
-__all__ = ["RANK_WINDOW", "page_within", "ranked_page", "window_floor"]
+__all__ = ["RANK_WINDOW", "SearchRequest", "page_within", "ranked_page", "window_floor"]
 
 c = conversations.c
 #: Most matches scored per relevance query (see the module docstring).
-RANK_WINDOW = 10_000
+RANK_WINDOW = 5_000
 
 
 def _window(dialect: Any, conds: list[Any], size: int) -> Any:
@@ -74,52 +76,95 @@ def _tail(dialect: Any, conds: list[Any], below: int, n: int) -> Any:
     )
 
 
+@dataclass
+class SearchRequest:
+    """One search in flight: the query, its parsed parts and what the index holds now.
+
+    ``conds`` are the filters as the planner may use them (any index);
+    ``walk`` the same filters wrapped so that only the full-text index can
+    drive the query (``filter_conditions(..., walk_text=True)``).
+    """
+
+    query: SearchQuery
+    terms: Terms
+    fingerprint: str
+    snap: Snapshot
+    conds: list[Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    walk: list[Any] = field(default_factory=list)
+
+
+def _exact(dialect: Any, req: SearchRequest, position: tuple[float | int, int, int] | None, want: int) -> Any:
+    """Every match ranked: match JOIN conversations WHERE filters ORDER BY rank, id (few matches).
+
+    Without filters the top ``want`` are taken on the full-text side before the join.
+    """
+    m = dialect.match(req.terms).subquery("m")
+    row_id = m.c.id if not req.conds else c.id
+    after = None
+    if position is not None:
+        after = or_(m.c.rank > position[0], and_(m.c.rank == position[0], row_id > position[1]))
+    if not req.conds:
+        top = select(m.c.id, m.c.rank).order_by(m.c.rank, m.c.id).limit(want)
+        m = (top.where(after) if after is not None else top).subquery("k")
+        row_id, after = c.id, None
+    page_q = (
+        select(*HIT_COLUMNS, m.c.rank).select_from(m.join(conversations, c.id == m.c.id)).where(*req.conds)
+    )
+    if after is not None:
+        page_q = page_q.where(after)
+    return page_q.order_by(m.c.rank, row_id).limit(want)
+
+
+def _in_window(
+    req: SearchRequest, dialect: Any, position: tuple[float | int, int, int] | None, want: int
+) -> Any:
+    """The window's rows after ``position``, by rank (only the window's matches are scored)."""
+    w = _window(dialect, req.walk, RANK_WINDOW).subquery("w")
+    page_q = select(*HIT_COLUMNS, w.c.rank).select_from(w.join(conversations, c.id == w.c.id))
+    if position is not None:
+        key, last = position[0], position[1]
+        page_q = page_q.where(or_(w.c.rank > key, and_(w.c.rank == key, w.c.id > last)))
+    return page_q.order_by(w.c.rank, w.c.id).limit(want)
+
+
 def ranked_page(
     conn: Connection,
     dialect: Any,
     names: DatasetNames,
-    query: SearchQuery,
-    terms: Terms,
+    req: SearchRequest,
     position: tuple[float | int, int, int] | None,
-    conds: list[Any],
-    params: dict[str, Any],
     total: int,
-    fingerprint: str,
 ) -> tuple[SearchPage, int]:
     """One relevance page by the window rule; also returns how many matches were scored.
 
-    ``conds`` must be the index-free (wrapped) filter conditions;
-    ``position`` is the decoded cursor ``(key, id, phase)``.
+    ``position`` is the decoded cursor ``(key, id, phase)``.  With at most
+    :data:`RANK_WINDOW` matches the window holds them all: the planner may
+    then drive the query from any index (:func:`_exact`, same order).
     """
-    want = query.limit + 1
+    want = req.query.limit + 1
     rows: list[Any] = []
-    scored = 0
-    if position is None or position[2] == 0:
-        w = _window(dialect, conds, RANK_WINDOW).subquery("w")
-        page_q = select(*HIT_COLUMNS, w.c.rank).select_from(w.join(conversations, c.id == w.c.id))
-        if position is not None:
-            key, last = position[0], position[1]
-            page_q = page_q.where(or_(w.c.rank > key, and_(w.c.rank == key, w.c.id > last)))
-        rows = list(conn.execute(page_q.order_by(w.c.rank, w.c.id).limit(want), params).all())
-        scored = min(total, RANK_WINDOW)
+    if total <= RANK_WINDOW:
+        rows = list(conn.execute(_exact(dialect, req, position, want), req.params).all())
+    elif position is None or position[2] == 0:
+        rows = list(conn.execute(_in_window(req, dialect, position, want), req.params).all())
     if len(rows) < want and total > RANK_WINDOW:
         if position is not None and position[2] == 1:
             below = position[1]
         else:
-            below = window_floor(conn, dialect, conds, params, RANK_WINDOW)
-        rows += conn.execute(_tail(dialect, conds, below, want - len(rows)), params).all()
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
+            below = window_floor(conn, dialect, req.walk, req.params, RANK_WINDOW)
+        rows += conn.execute(_tail(dialect, req.walk, below, want - len(rows)), req.params).all()
+    more = len(rows) > req.query.limit
+    rows = rows[: req.query.limit]
     cursor = None
     if more and rows:
         last_row = rows[-1]
-        rank = getattr(last_row, "rank", None) if "rank" in last_row._fields else None
-        if rank is not None:
-            cursor = encode_cursor(fingerprint, rank, last_row.id)
+        if "rank" in last_row._fields:
+            cursor = encode_cursor(req.fingerprint, last_row.rank, last_row.id)
         else:
-            cursor = encode_cursor(fingerprint, last_row.id, last_row.id, phase=1)
-    hits = hits_with_snippets(conn, names, rows, terms)
-    return SearchPage(total=total, results=hits, next_cursor=cursor), scored
+            cursor = encode_cursor(req.fingerprint, last_row.id, last_row.id, phase=1)
+    hits = hits_with_snippets(conn, names, rows, req.terms)
+    return SearchPage(total=total, results=hits, next_cursor=cursor), min(total, RANK_WINDOW)
 
 
 def page_within(

@@ -24,7 +24,6 @@ Plans (chosen per request; every one keeps the exact total and a keyset cursor):
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -35,9 +34,8 @@ from wildchat.explore.filters import cannot_match, filter_conditions, query_term
 from wildchat.explore.hits import HIT_COLUMNS, DatasetNames, hits_with_snippets, page_of_prompts
 from wildchat.explore.model import SearchPage, SearchQuery
 from wildchat.explore.query import decode_position, encode_cursor, query_fingerprint, validate_query
-from wildchat.explore.ranking import page_within, ranked_page
+from wildchat.explore.ranking import SearchRequest, page_within, ranked_page
 from wildchat.explore.tables import conversations
-from wildchat.explore.tokens import Terms
 
 __all__ = ["PROBE_MIN_MATCHES", "PROBE_WALK_ROWS", "SearchPlanner"]
 
@@ -49,18 +47,6 @@ c = conversations.c
 PROBE_MIN_MATCHES = 20_000
 PROBE_WALK_ROWS = 2_000
 _EMPTY = SearchPage(total=0, results=[], next_cursor=None)
-
-
-@dataclass
-class _Request:
-    """One search in flight: the query, its parsed parts and what the index holds now."""
-
-    query: SearchQuery
-    terms: Terms
-    fingerprint: str
-    snap: Snapshot
-    conds: list[Any]
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 class SearchPlanner:
@@ -99,7 +85,9 @@ class SearchPlanner:
         if terms is None:
             self._note("browse")
             return self._browse(conn, query, conds, fingerprint)
-        req = _Request(query, terms, fingerprint, snap, conds, {"fts_q": self.dialect.match_param(terms)})
+        req = SearchRequest(
+            query, terms, fingerprint, snap, conds, {"fts_q": self.dialect.match_param(terms)}
+        )
         counts = self._counts(conn, req)
         if counts.total == 0:
             return _EMPTY
@@ -115,23 +103,12 @@ class SearchPlanner:
             return page
         if by_time:
             return self._time_page(conn, req, counts, position)
-        walk = filter_conditions(conn, self.names, query, walk_text=True) if conds else []
-        page, scored = ranked_page(
-            conn,
-            self.dialect,
-            self.names,
-            query,
-            terms,
-            position,
-            walk,
-            req.params,
-            counts.total,
-            fingerprint,
-        )
+        req.walk = filter_conditions(conn, self.names, query, walk_text=True) if conds else []
+        page, scored = ranked_page(conn, self.dialect, self.names, req, position, counts.total)
         self._note("window" if counts.total > scored else "ranked", scored)
         return page
 
-    def _counts(self, conn: Connection, req: _Request) -> Counts:
+    def _counts(self, conn: Connection, req: SearchRequest) -> Counts:
         ratio = counts_module.FILTER_FIRST_RATIO
         key = (req.fingerprint, ratio, req.snap.version)
         hit = self.cache.get(key)
@@ -142,7 +119,11 @@ class SearchPlanner:
         return hit
 
     def _time_page(
-        self, conn: Connection, req: _Request, counts: Counts, position: tuple[float | int, int, int] | None
+        self,
+        conn: Connection,
+        req: SearchRequest,
+        counts: Counts,
+        position: tuple[float | int, int, int] | None,
     ) -> SearchPage:
         """Newest first: the probe walk for many matches, else match JOIN conversations sorted."""
         query, conds = req.query, req.conds
