@@ -42,6 +42,7 @@ __all__ = [
     "authenticate",
     "create_key",
     "key_digest",
+    "key_prefix",
     "list_keys",
     "revoke_all",
     "revoke_key",
@@ -163,24 +164,29 @@ def revoke_all(conn: Connection, consent_id: str, now: datetime) -> int:
     )
 
 
-def authenticate(engine: Engine, key: str, *, version: str, max_age: timedelta, now: datetime) -> KeyOwner:
-    """The owner of a valid key, else :class:`KeyRefused` (unknown, revoked, consent no longer live)."""
+def key_prefix(key: str) -> str | None:
+    """The public prefix of a well-formed key (no database access), else ``None``."""
+    shape = _KEY_SHAPE.match(key)
+    return shape.group(1) if shape else None
+
+
+def authenticate(
+    engine: Engine | Connection, key: str, *, version: str, max_age: timedelta, now: datetime
+) -> KeyOwner:
+    """The owner of a valid key, else :class:`KeyRefused` (unknown, revoked, consent no longer live).
+
+    Given a ``Connection`` (the caller's transaction) the check runs on it;
+    given an ``Engine`` it checks out a connection of its own.
+    """
     shape = _KEY_SHAPE.match(key)
     if shape is None:
         raise KeyRefused("invalid API key")
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                _KEYS.c.consent_id,
-                _KEYS.c.digest,
-                _KEYS.c.revoked_at,
-                _CONSENTS.c.version,
-                _CONSENTS.c.created_at,
-                _CONSENTS.c.withdrawn_at,
-            )
-            .join(_CONSENTS, _CONSENTS.c.id == _KEYS.c.consent_id)
-            .where(_KEYS.c.prefix == shape.group(1))
-        ).first()
+    prefix = shape.group(1)
+    if isinstance(engine, Connection):
+        row = _key_row(engine, prefix)
+    else:
+        with engine.connect() as conn:
+            row = _key_row(conn, prefix)
     # constant-time digest check (the prefix lookup is public information anyway)
     if row is None or not hmac.compare_digest(row.digest, key_digest(key)):
         raise KeyRefused("invalid API key")
@@ -191,7 +197,22 @@ def authenticate(engine: Engine, key: str, *, version: str, max_age: timedelta, 
     created = _utc(row.created_at)
     if created is not None and created + max_age < now:
         raise KeyRefused("the consent behind this key expired: agree again and create a new key")
-    return KeyOwner(consent_id=row.consent_id, prefix=shape.group(1))
+    return KeyOwner(consent_id=row.consent_id, prefix=prefix)
+
+
+def _key_row(conn: Connection, prefix: str) -> Any:
+    return conn.execute(
+        select(
+            _KEYS.c.consent_id,
+            _KEYS.c.digest,
+            _KEYS.c.revoked_at,
+            _CONSENTS.c.version,
+            _CONSENTS.c.created_at,
+            _CONSENTS.c.withdrawn_at,
+        )
+        .join(_CONSENTS, _CONSENTS.c.id == _KEYS.c.consent_id)
+        .where(_KEYS.c.prefix == prefix)
+    ).first()
 
 
 # ---- routes ----------------------------------------------------------------------------------

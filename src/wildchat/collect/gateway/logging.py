@@ -154,12 +154,13 @@ def _deepest(conn: Any, consent_id: str, addrs: list[str]) -> tuple[int, Any] | 
 def _start(
     conn: Any,
     key: bytes,
-    consent_id: str,
+    owner: Callable[[Any], str],
     messages: list[Message],
     unsupported: int,
     client: ClientInfo,
     now: datetime,
 ) -> GatewayPrepared:
+    consent_id = owner(conn)
     _check_live(conn, consent_id)
     addrs = addresses(key, consent_id, messages)
     hit = _deepest(conn, consent_id, addrs)
@@ -172,7 +173,10 @@ def _start(
     else:
         position, row = hit
         parent_id, index, conversation_id = row.id, row.turn_index + 1, row.conversation_id
-    if find_tombstoned(conn, addrs[position + 1 :]):  # raising rolls back: nothing is stored
+    # A new message right below a live stored one cannot be a deleted one (deletion takes whole
+    # conversations), so the tombstones are only looked up for histories that attach higher up.
+    fresh = addrs[position + 1 :]
+    if (hit is None or len(fresh) > 1) and find_tombstoned(conn, fresh):  # raising rolls back
         raise ApiError(
             409, "conversation_deleted", "this conversation was deleted; start a new chat to continue"
         )
@@ -220,18 +224,22 @@ def start_gateway_exchange(
     engine: Engine,
     key: bytes,
     *,
-    consent_id: str,
+    owner: Callable[[Any], str],
     messages: list[Message],
     unsupported: int,
     client: ClientInfo,
     now: datetime,
 ) -> GatewayPrepared:
-    """Attach the client's history to its conversation and store what is new (one transaction)."""
+    """Attach the client's history to its conversation and store what is new (one transaction).
+
+    ``owner(connection)`` names the consent (the API key check, run inside the
+    transaction so a request costs one connection checkout) or raises.
+    """
 
     def run() -> GatewayPrepared:
         try:
             with engine.begin() as conn:
-                return _start(conn, key, consent_id, messages, unsupported, client, now)
+                return _start(conn, key, owner, messages, unsupported, client, now)
         except IntegrityError as exc:  # the consent row is gone
             raise ApiError(401, "invalid_api_key", "this API key was revoked") from exc
 

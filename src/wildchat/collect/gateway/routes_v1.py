@@ -6,11 +6,12 @@
   ``data: [DONE]`` (a usage chunk first with ``stream_options.include_usage``).
 
 Order of checks (every refusal is OpenAI's error JSON and stores nothing):
-the key (``Authorization: Bearer``, 401; a key in any other header or in
-the URL is refused, 401 ``wrong_header``), requests per minute per key and
-per client IP (429), body size / JSON (413/400), fields (400), model (404),
-moderation (400), concurrent requests per key (429), turns per day (429),
-then the history is stored (:mod:`.logging`) and the reply generated
+the key's header and shape (``Authorization: Bearer``, 401; a key in any
+other header or in the URL is refused, 401 ``wrong_header``), requests per
+minute per client IP and per key (429), body size / JSON (413/400), fields
+(400), model (404), moderation (400), concurrent requests per key (429),
+then in one worker-thread hop the key itself (401 unknown, revoked or its
+consent withdrawn), turns per day (429) and the history is stored (:mod:`.logging`) and the reply generated
 (:mod:`.stream`).  A backend failure is stored with the partial reply and
 answered 502 (``stream: false``) or with an ``error`` event.
 """
@@ -26,13 +27,14 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
 from starlette.responses import Response
 
 from wildchat.collect.backends.base import GenerationParams
 from wildchat.collect.body import read_json
 from wildchat.collect.deps import AppServices, Client
 from wildchat.collect.errors import ApiError
-from wildchat.collect.gateway.keys import KeyOwner, KeyRefused, authenticate
+from wildchat.collect.gateway.keys import KeyOwner, KeyRefused, authenticate, key_prefix
 from wildchat.collect.gateway.logging import address_key, start_gateway_exchange
 from wildchat.collect.gateway.shape import (
     ChatCompletionRequest,
@@ -116,21 +118,24 @@ def _bearer(request: Request) -> str:
     return key.strip()
 
 
-async def _owner(request: Request, services: Services) -> KeyOwner:
+def _authenticate(services: Services, key: str, conn: Connection | None = None) -> KeyOwner:
+    """Blocking key check (a worker thread; on ``conn`` when given); 401 ``invalid_api_key`` if refused."""
     settings = services.settings
-    key = _bearer(request)
-    run = partial(
-        authenticate,
-        services.engine,
-        key,
-        version=settings.consent_version,
-        max_age=timedelta(days=settings.consent_max_age_days),
-        now=datetime.now(UTC),
-    )
     try:
-        return await anyio.to_thread.run_sync(run, limiter=services.db_limiter)
+        return authenticate(
+            services.engine if conn is None else conn,
+            key,
+            version=settings.consent_version,
+            max_age=timedelta(days=settings.consent_max_age_days),
+            now=datetime.now(UTC),
+        )
     except KeyRefused as exc:
         raise ApiError(401, "invalid_api_key", exc.reason) from exc
+
+
+async def _owner(request: Request, services: Services) -> KeyOwner:
+    run = partial(_authenticate, services, _bearer(request))
+    return await anyio.to_thread.run_sync(run, limiter=services.db_limiter)
 
 
 async def _guard(handler: Awaitable[Response]) -> Response:
@@ -157,9 +162,9 @@ async def list_models(request: Request, services: AppServices) -> Response:
     return await _guard(handle())
 
 
-def _limit_requests(services: Services, owner: KeyOwner, rate_key: str) -> None:
-    services.limiter.check_request(f"key:{owner.prefix}")
+def _limit_requests(services: Services, prefix: str, rate_key: str) -> None:
     services.limiter.check_request(rate_key)
+    services.limiter.check_request(f"key:{prefix}")
 
 
 @router.post("/chat/completions", response_model=None)
@@ -170,8 +175,14 @@ async def chat_completions(request: Request, services: AppServices, client: Clie
 
 async def _complete(request: Request, services: Services, client: Any) -> Response:
     settings = services.settings
-    owner = await _owner(request, services)
-    await anyio.to_thread.run_sync(_limit_requests, services, owner, client.rate_key)
+    key = _bearer(request)
+    prefix = key_prefix(key)
+    if prefix is None:
+        raise ApiError(401, "invalid_api_key", "invalid API key")
+    if services.limiter.remote:
+        await anyio.to_thread.run_sync(_limit_requests, services, prefix, client.rate_key)
+    else:
+        _limit_requests(services, prefix, client.rate_key)
     body = await read_json(request, settings.gateway_max_body_bytes, media_error_status=400)
     limits = ParseLimits(
         settings.gateway_max_messages, settings.max_message_chars, settings.max_turns_per_conversation
@@ -182,9 +193,9 @@ async def _complete(request: Request, services: Services, client: Any) -> Respon
         raise ApiError(404, "model_not_found", "unknown model; GET /v1/models lists the available ones")
     if not services.moderator.allows(req.messages[-1].content):
         raise ApiError(400, "content_filter", "this message is not accepted by the service's content rules")
-    release = _slots(request, services).acquire(owner.prefix)
+    release = _slots(request, services).acquire(prefix)
     try:
-        exchange = await _prepare(services, req, owner, client, entry)
+        exchange = await _prepare(services, req, key, client, entry)
     except BaseException:
         release()
         raise
@@ -202,16 +213,16 @@ async def _complete(request: Request, services: Services, client: Any) -> Respon
 
 
 async def _prepare(
-    services: Services, req: ChatCompletionRequest, owner: KeyOwner, client: Any, entry: Any
+    services: Services, req: ChatCompletionRequest, api_key: str, client: Any, entry: Any
 ) -> GatewayExchange:
     key = address_key(services.settings.key_bytes)
 
-    def run() -> Any:
+    def run() -> Any:  # one worker-thread hop: the key, the daily turn limit, the history transaction
         services.limiter.check_turn(client.rate_key)
         return start_gateway_exchange(
             services.engine,
             key,
-            consent_id=owner.consent_id,
+            owner=lambda conn: _authenticate(services, api_key, conn).consent_id,
             messages=req.messages,
             unsupported=req.unsupported,
             client=client,
