@@ -33,7 +33,7 @@ import pytest
 
 from live_server import free_port
 
-pytestmark = [pytest.mark.walkthrough, pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.walkthrough, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 ROOT = Path(__file__).resolve().parents[1]
 LMSYS = ROOT.parent / "shared" / "data" / "lmsys_chat_1m_sample191" / "lmsys_1000.jsonl"
@@ -192,7 +192,7 @@ def _questions(work: Path, argv: list[str]) -> None:
     (work / q).write_text(json.dumps(row) + "\n", encoding="utf-8")
 
 
-def run(argv: list[str], work: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def run(argv: list[str], work: Path, timeout: float = 3000) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [_exe(), *argv[1:]], cwd=work, env=_env(), capture_output=True, text=True, timeout=timeout
     )
@@ -260,8 +260,10 @@ def check(name: str, work: Path) -> None:
         recipe = json.loads((work / "smol-ft" / "recipe.json").read_text())
         assert recipe["resolved"]["global_batch"] == 128 and recipe["resolved"]["lr"] == 2e-5
         if recipe["device"] == "cpu":
-            assert recipe["memory"]["micro_batch"] == 1 and recipe["memory"]["gradient_checkpointing"]
-            assert recipe["resolved"]["gradient_accumulation"] == 128
+            mem = recipe["memory"]  # CPU defaults: SDPA, checkpointing, <= 2,048 tokens per micro-batch
+            assert mem["attention"] == "sdpa" and mem["gradient_checkpointing"]
+            assert mem["micro_batch"] * mem["sequence_length"] <= 2048 or mem["micro_batch"] == 1
+            assert mem["micro_batch"] * recipe["resolved"]["gradient_accumulation"] == 128
         steps = [json.loads(x) for x in (work / "smol-ft" / "train_log.jsonl").read_text().splitlines()]
         assert [s["step"] for s in steps] == [1, 2]
         assert (work / "smol-ft" / "model.safetensors").is_file()

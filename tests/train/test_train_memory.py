@@ -61,6 +61,18 @@ def test_cpu_defaults_are_memory_safe_and_keep_the_global_batch() -> None:
     assert plan.settings == MemorySettings(2, False, "eager") and set(plan.chosen_by.values()) == {"user"}
 
 
+def test_cpu_packs_short_rows_into_one_full_length_row_of_tokens() -> None:
+    """Short chats: as many rows as fit in max_length tokens (up to the recipe's 4), never more memory."""
+    budget = {"token_budget": 2048, "available": (20 * GIB, "test")}
+    for longest, micro in ((100, 4), (700, 2), (1100, 1), (2048, 1)):
+        plan = plan_memory(SMOL, longest, "cpu", MemoryRequest(), **CPU, **budget)
+        assert plan.settings.micro_batch == micro, longest
+        full_row = estimate_training_memory(SMOL, 2048, MemorySettings(1, True, "sdpa")).total
+        assert plan.estimate.total <= full_row
+    # a micro-batch must divide the global batch: 3 rows would fit, 2 divides 128
+    assert plan_memory(SMOL, 600, "cpu", MemoryRequest(), **CPU, **budget).settings.micro_batch == 2
+
+
 def test_gpu_keeps_the_recipe_and_falls_back_only_as_needed() -> None:
     fast = plan_memory(SMOL, 2048, "cuda", MemoryRequest(), **CPU, available=(140 * GIB, "test"))
     assert fast.settings == MemorySettings(4, False, "sdpa")
@@ -127,15 +139,22 @@ def test_train_cli_records_the_plan_it_used(tiny: Path, tmp_path: Path) -> None:
         app, [*args, "--global-batch", "4", "--max-steps", "2", "--max-length", "256", "--device", "cpu"]
     )
     assert result.exit_code == 0, result.output
-    assert "memory plan (cpu): attention sdpa, gradient checkpointing on, micro-batch 1" in result.output
     recipe = json.loads((out / "recipe.json").read_text())
     assert recipe["overrides"] == {
         "global_batch": 4,
         "max_steps": 2,
         "max_length": 256,
     }  # the plan is no override
+    longest = recipe["memory"]["sequence_length"]
+    micro = max(m for m in (1, 2, 4) if m == 1 or m * longest <= 256)  # rows that fit in 256 tokens
+    said = " ".join(result.output.split())
+    assert f"memory plan (cpu): attention sdpa, gradient checkpointing on, micro-batch {micro}" in said
     resolved = recipe["resolved"]
-    assert (resolved["micro_batch"], resolved["gradient_accumulation"], resolved["global_batch"]) == (1, 4, 4)
+    assert (resolved["micro_batch"], resolved["gradient_accumulation"], resolved["global_batch"]) == (
+        micro,
+        4 // micro,
+        4,
+    )
     assert resolved["attention"] == "sdpa" and resolved["gradient_checkpointing"] is True
     assert recipe["memory"]["chosen_by"]["micro_batch"] == "cpu default"
     assert recipe["memory"]["estimated_peak_bytes"] > 0

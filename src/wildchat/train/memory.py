@@ -23,7 +23,11 @@ against measured peak RSS in ``docs/benchmarks.md``):
   the load itself (a GGUF is dequantised through a second copy of the weights).
 
 Settings: on the CPU the defaults are SDPA attention, gradient checkpointing
-and micro-batch 1 (accumulation keeps the recipe's global batch); on a GPU the
+and micro-batch 1 (accumulation keeps the recipe's global batch) -- or, when
+every row is short, as many rows (up to the recipe's micro-batch) as fit in the
+tokens of one ``max_length`` row, which bounds activations and logits by the
+same token count as one full-length row and spares hundreds of tiny forward
+passes (``token_budget``); on a GPU the
 recipe's micro-batch without checkpointing, made safer step by step (first
 checkpointing, then halving the micro-batch) only if it does not fit.  Values
 the user set are never changed.
@@ -248,13 +252,14 @@ class MemoryPlan:
 
 
 def _candidates(
-    device: str, req: MemoryRequest, recipe_micro: int, per_device_batch: int
+    device: str, req: MemoryRequest, recipe_micro: int, per_device_batch: int, cpu_rows: int
 ) -> Iterator[MemorySettings]:
     """Settings to try, fastest first; user-fixed values stay fixed."""
     cpu = device == "cpu"
-    gpu_micro = max(m for m in range(1, max(1, recipe_micro) + 1) if per_device_batch % m == 0)
+    fitting = [m for m in range(1, max(1, recipe_micro) + 1) if per_device_batch % m == 0]
+    cpu_micro = max(m for m in fitting if m <= max(1, cpu_rows))
     first = MemorySettings(
-        micro_batch=req.micro_batch or (1 if cpu else gpu_micro),
+        micro_batch=req.micro_batch or (cpu_micro if cpu else max(fitting)),
         gradient_checkpointing=cpu if req.gradient_checkpointing is None else req.gradient_checkpointing,
         attention=req.attention or "sdpa",
     )
@@ -281,15 +286,19 @@ def plan_memory(
     trainable: int | None = None,
     gguf: bool = False,
     available: tuple[int | None, str] | None = None,
+    token_budget: int | None = None,
 ) -> MemoryPlan:
     """The first candidate settings whose estimate fits ``HEADROOM`` of the available memory.
 
     ``per_device_batch`` = global batch / world size (a micro-batch must divide
-    it).  Raises :class:`MemoryPlanError` naming the flags to change when none fits.
+    it); ``seq_len`` = the longest row; ``token_budget`` (the recipe's max
+    length) lets the CPU default take several short rows per micro-batch.
+    Raises :class:`MemoryPlanError` naming the flags to change when none fits.
     """
     avail, source = available if available is not None else available_memory(device)
     tried: list[tuple[MemorySettings, MemoryEstimate]] = []
-    for settings in _candidates(device, request, recipe_micro_batch, per_device_batch):
+    cpu_rows = (token_budget // seq_len) if token_budget and seq_len else 1
+    for settings in _candidates(device, request, recipe_micro_batch, per_device_batch, cpu_rows):
         est = estimate_training_memory(shape, seq_len, settings, trainable=trainable, gguf=gguf)
         tried.append((settings, est))
         if avail is None or est.total <= HEADROOM * avail:

@@ -211,6 +211,7 @@ def _plan(
         trainable=trainable,
         gguf=resolve_model_path(opts.model)[1] is not None,
         available=None if opts.memory_check else (None, "not checked (--skip-memory-check)"),
+        token_budget=recipe.max_length,
     )
     avail = "unknown" if plan.available is None else f"{plan.available / GIB:.1f} GiB"
     log(
