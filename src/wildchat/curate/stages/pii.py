@@ -194,7 +194,6 @@ class PiiStage(Stage):
             changed={i for i, r in zip(idx, results, strict=True) if r.redacted},
         )
 
-
     def _user_agents(self, header: pa.Array) -> pa.Array:
         """``header`` (struct) with every ``user-agent`` value redacted by the header redactor."""
         header = header.combine_chunks() if isinstance(header, pa.ChunkedArray) else header
