@@ -87,7 +87,7 @@ def test_no_raw_ip_or_other_headers_anywhere_in_the_output(logs: Logs, tmp_path:
 def test_generated_key_is_saved_beside_the_output_and_reused(
     logs: Logs, tmp_path: Path, curate: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("WILDCHAT_IP_KEY", raising=False)
+    monkeypatch.delenv("WILDCHAT_RELEASE_KEY", raising=False)
     logs.add(["hi"], "hello", ip=IPS[0])
     out = tmp_path / "release"
     res = curate([logs.write(tmp_path / "in.jsonl")], out=out, key=None)
@@ -101,9 +101,21 @@ def test_generated_key_is_saved_beside_the_output_and_reused(
     assert res.stats["release"]["ip_key"]["source"] == "generated"
     res2 = curate([tmp_path / "in.jsonl"], out=out, key=None)
     assert res2.stats["release"]["ip_key"]["source"] == "file" and res2.shards_resumed == 1
-    monkeypatch.setenv("WILDCHAT_IP_KEY", "from-env")
+    monkeypatch.setenv("WILDCHAT_RELEASE_KEY", "from-env")
     res3 = curate([tmp_path / "in.jsonl"], out=tmp_path / "o3", key=None)
     assert read_full(res3.out)[0]["hashed_ip"] == hmac_ip(b"from-env", IPS[0])
+
+
+def test_server_ip_key_variable_never_keys_a_release(
+    logs: Logs, tmp_path: Path, curate: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shell that exports the deployment's WILDCHAT_IP_KEY must not key releases with it."""
+    monkeypatch.delenv("WILDCHAT_RELEASE_KEY", raising=False)
+    monkeypatch.setenv("WILDCHAT_IP_KEY", "deployment-key-of-the-server")
+    logs.add(["hi"], "hello", ip=IPS[0])
+    res = curate([logs.write(tmp_path / "in.jsonl")], out=tmp_path / "r", key=None)
+    assert res.stats["release"]["ip_key"]["source"] == "generated"
+    assert read_full(res.out)[0]["hashed_ip"] != hmac_ip(b"deployment-key-of-the-server", IPS[0])
 
 
 @register_stage

@@ -44,7 +44,7 @@ def curate(
     ip_key: str | None = typer.Option(
         None,
         "--ip-key",
-        help="Release key for IP HMACs (prefer env WILDCHAT_IP_KEY; else generated beside OUT).",
+        help="Release key for IP HMACs (prefer env WILDCHAT_RELEASE_KEY; else generated beside OUT).",
     ),
     set_: list[str] = typer.Option(
         [], "--set", help="Override a config key: section.key=value (repeatable)."

@@ -1,6 +1,8 @@
 """The per-release key that IP pseudonyms are HMAC'd with.
 
-Resolution order: ``--ip-key``, then ``WILDCHAT_IP_KEY``, then a key file
+Resolution order: ``--ip-key``, then ``WILDCHAT_RELEASE_KEY`` (deliberately not the
+server's ``WILDCHAT_IP_KEY``: a release keyed with the deployment key would be
+linkable by whoever holds the collection database), then a key file
 saved beside the output folder (``<OUT>.ip-key``, next to ``OUT``, never
 inside it, so publishing ``OUT`` cannot leak it), else a new random key
 written to that file (mode 0600).  Re-running into the same folder therefore
@@ -19,7 +21,7 @@ from typing import Any
 
 __all__ = ["ENV_VAR", "ReleaseKey", "key_path"]
 
-ENV_VAR = "WILDCHAT_IP_KEY"
+ENV_VAR = "WILDCHAT_RELEASE_KEY"
 
 
 def key_path(out: Path) -> Path:

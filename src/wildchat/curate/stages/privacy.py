@@ -9,7 +9,7 @@ are unlinkable to the source's.  Conversation-level ``hashed_ip``,
 turns, as in WildChat.  The ``_ip`` pipeline column is nulled here, so later
 stages never see a raw IP.  ``header`` only ever holds ``user-agent`` and
 ``accept-language`` (the release schema has no room for other headers).
-The key is set by ``wildchat curate`` (``--ip-key``, ``WILDCHAT_IP_KEY`` or a
+The key is set by ``wildchat curate`` (``--ip-key``, ``WILDCHAT_RELEASE_KEY`` or a
 generated key saved beside the output) and never printed.
 """
 
@@ -40,7 +40,7 @@ class PrivacyStage(Stage):
     def setup(self) -> None:
         key = self.config["key"]
         if not key:
-            raise StageConfigError("privacy: no release key (set --ip-key or WILDCHAT_IP_KEY)")
+            raise StageConfigError("privacy: no release key (set --ip-key or WILDCHAT_RELEASE_KEY)")
         self._key = key.encode("utf-8") if isinstance(key, str) else bytes(key)
         self._geo = GeoLocator(self.config["mmdb"]) if self.config["geolocate"] else None
         self._locations: dict[str, Location] = {}
