@@ -26,7 +26,7 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Response
-from sqlalchemy import Connection, Engine, Table, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wildchat.collect.db.models import ApiKeyRow, ConsentRow
@@ -200,19 +200,22 @@ def authenticate(
     return KeyOwner(consent_id=row.consent_id, prefix=prefix)
 
 
+_KEY_ROW = (
+    select(
+        _KEYS.c.consent_id,
+        _KEYS.c.digest,
+        _KEYS.c.revoked_at,
+        _CONSENTS.c.version,
+        _CONSENTS.c.created_at,
+        _CONSENTS.c.withdrawn_at,
+    )
+    .join(_CONSENTS, _CONSENTS.c.id == _KEYS.c.consent_id)
+    .where(_KEYS.c.prefix == bindparam("prefix"))
+)
+
+
 def _key_row(conn: Connection, prefix: str) -> Any:
-    return conn.execute(
-        select(
-            _KEYS.c.consent_id,
-            _KEYS.c.digest,
-            _KEYS.c.revoked_at,
-            _CONSENTS.c.version,
-            _CONSENTS.c.created_at,
-            _CONSENTS.c.withdrawn_at,
-        )
-        .join(_CONSENTS, _CONSENTS.c.id == _KEYS.c.consent_id)
-        .where(_KEYS.c.prefix == prefix)
-    ).first()
+    return conn.execute(_KEY_ROW, {"prefix": prefix}).first()
 
 
 # ---- routes ----------------------------------------------------------------------------------

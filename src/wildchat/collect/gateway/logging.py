@@ -72,6 +72,12 @@ _LIVE_CONSENT = (
     select(_CONSENTS.c.withdrawn_at).where(_CONSENTS.c.id == bindparam("consent")).with_for_update(read=True)
 )
 _LOCK_CONVERSATION = select(_CONVS.c.consent_id).where(_CONVS.c.id == bindparam("cid")).with_for_update()
+# built once (an expanding IN): no statement construction or cache-key work per request
+_BY_ADDRESS = (
+    select(_TURNS.c.id, _TURNS.c.address, _TURNS.c.conversation_id, _TURNS.c.turn_index)
+    .where(_TURNS.c.address.in_(bindparam("addrs", expanding=True)))
+    .order_by(_TURNS.c.id)
+)
 _TURN_BY_REQUEST = select(_TURNS.c.id).where(_TURNS.c.request_id == bindparam("rid"))
 
 
@@ -134,12 +140,7 @@ def _deepest(conn: Any, consent_id: str, addrs: list[str]) -> tuple[int, Any] | 
     found: dict[str, Any] = {}
     for start in range(0, len(addrs), _LOOKUP_CHUNK):
         chunk = addrs[start : start + _LOOKUP_CHUNK]
-        query = (
-            select(_TURNS.c.id, _TURNS.c.address, _TURNS.c.conversation_id, _TURNS.c.turn_index)
-            .where(_TURNS.c.address.in_(chunk))
-            .order_by(_TURNS.c.id)
-        )
-        for row in conn.execute(query):
+        for row in conn.execute(_BY_ADDRESS, {"addrs": chunk}):
             found.setdefault(row.address, row)
     for i in range(len(addrs) - 1, -1, -1):
         row = found.get(addrs[i])

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 
 from wildchat.collect.db.models import GatewayTombstoneRow
 
@@ -23,15 +23,14 @@ __all__ = ["find_tombstoned", "tombstone_addresses"]
 
 _TOMBSTONES: Table = GatewayTombstoneRow.__table__  # type: ignore[assignment]
 _CHUNK = 500
+_LOOKUP = select(_TOMBSTONES.c.address).where(_TOMBSTONES.c.address.in_(bindparam("addrs", expanding=True)))
 
 
 def _existing(conn: Any, addresses: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(addresses), _CHUNK):
         chunk = list(addresses[start : start + _CHUNK])
-        found.update(
-            conn.execute(select(_TOMBSTONES.c.address).where(_TOMBSTONES.c.address.in_(chunk))).scalars()
-        )
+        found.update(conn.execute(_LOOKUP, {"addrs": chunk}).scalars())
     return found
 
 
