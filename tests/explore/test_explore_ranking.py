@@ -185,3 +185,21 @@ def test_stale_filter_lists_are_not_trusted(two_datasets: Index) -> None:
     seen = _statements(two_datasets)
     page = two_datasets.search(parse_search_params({"q": "kiwi", "toxic": "1"}))
     assert page.total == 0 and _scans(seen)
+
+
+def test_filtered_query_within_the_window_is_counted_by_its_own_pass(
+    fruit: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fewer filtered matches than the window: one pass gives both the exact order and the total."""
+    monkeypatch.setattr(counts_module, "FILTER_FIRST_RATIO", 10**9)  # the filters are never "selective"
+    fruit.planner.cache = type(fruit.planner.cache)()
+    seen = _statements(fruit)
+    matches = _ranked(fruit, "kiwi", country="Peru")
+    got = _pages(fruit, q="kiwi", country="Peru", limit="2")
+    assert got == [m[2] for m in sorted(matches, key=lambda m: (m[0], m[1]))]
+    joined_counts = [s for s in seen if "count(" in s and "join conversations" in s]
+    assert joined_counts == [], "the total came from the window pass, not a join count"
+    monkeypatch.setattr(ranking, "RANK_WINDOW", 2)  # now the window cannot hold them: counted by the join
+    fruit.planner.cache = type(fruit.planner.cache)()
+    assert _pages(fruit, q="kiwi", country="Peru", limit="2") == _window_order(matches, 2)
+    assert [s for s in seen if "count(" in s and "join conversations" in s]

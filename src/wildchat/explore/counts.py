@@ -19,7 +19,16 @@ from sqlalchemy import Connection, func, literal, select
 
 from wildchat.explore.tables import conversations, datasets, sources
 
-__all__ = ["COUNT_CACHE_SIZE", "FILTER_FIRST_RATIO", "CountCache", "Counts", "Snapshot", "count_matches"]
+__all__ = [
+    "COUNT_CACHE_SIZE",
+    "DEFERRED",
+    "FILTER_FIRST_RATIO",
+    "CountCache",
+    "Counts",
+    "Snapshot",
+    "count_matches",
+    "join_total",
+]
 
 c = conversations.c
 #: Searches with filters probe the full-text index once per filtered row (instead
@@ -101,14 +110,33 @@ class CountCache:
                 self._items.popitem(last=False)
 
 
+#: :attr:`Counts.total` of a query whose join count was left to the page's own pass.
+DEFERRED = -2
+
+
+def join_total(conn: Connection, conds: list[Any], ids: Any, params: dict[str, Any]) -> int:
+    """Exact count of the matches (``ids``, a ``SELECT id`` subquery) passing ``conds``, by a join."""
+    joined = ids.join(conversations, c.id == ids.c.id)
+    return int(conn.execute(select(func.count()).select_from(joined).where(*conds), params).scalar_one())
+
+
 def count_matches(
-    conn: Connection, dialect: Any, conds: list[Any], ids: Any, params: dict[str, Any], ratio: int
+    conn: Connection,
+    dialect: Any,
+    conds: list[Any],
+    ids: Any,
+    params: dict[str, Any],
+    ratio: int,
+    defer_join: bool = False,
 ) -> Counts:
     """Count the text's matches, then (with filters) the exact total -- by the cheaper of two plans.
 
     Counting the filtered rows stops as soon as they are known not to be
     selective (``filtered < ceil(matches / ratio)``); selective filters then
     probe the full-text index once per filtered row instead of joining every match.
+    ``defer_join``: where the total would need the join of every match, return
+    :data:`DEFERRED` instead -- the relevance page's window pass finds it
+    (see :mod:`wildchat.explore.search`).
     """
     matches = int(conn.execute(select(func.count()).select_from(ids), params).scalar_one())
     if not conds or not matches:
@@ -124,5 +152,5 @@ def count_matches(
             return Counts(matches, -1, True)
         total_q = select(func.count()).where(*conds, dialect.exists_match())
     else:
-        total_q = select(func.count()).select_from(ids.join(conversations, c.id == ids.c.id)).where(*conds)
+        return Counts(matches, DEFERRED if defer_join else join_total(conn, conds, ids, params), False)
     return Counts(matches, int(conn.execute(total_q, params).scalar_one()), filter_first)

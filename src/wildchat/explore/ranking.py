@@ -35,7 +35,7 @@ from wildchat.explore.query import encode_cursor
 from wildchat.explore.tables import conversations
 from wildchat.explore.tokens import Terms
 
-__all__ = ["RANK_WINDOW", "SearchRequest", "page_within", "ranked_page", "window_floor"]
+__all__ = ["RANK_WINDOW", "SearchRequest", "page_within", "ranked_page", "window_floor", "window_rows"]
 
 c = conversations.c
 #: Most matches scored per relevance query (see the module docstring).
@@ -128,6 +128,33 @@ def _in_window(
     return page_q.order_by(w.c.rank, w.c.id).limit(want)
 
 
+def window_rows(
+    conn: Connection, dialect: Any, walk: list[Any], params: dict[str, Any], size: int
+) -> list[tuple[float, int]]:
+    """``(rank, id)`` of the ``size`` matches passing ``walk`` with the highest ids: one pass.
+
+    With ``size = RANK_WINDOW + 1`` this also tells whether the window holds
+    every match (then its length is the exact total, and no count is needed).
+    """
+    return [(float(r.rank), int(r.id)) for r in conn.execute(_window(dialect, walk, size), params)]
+
+
+def _from_window(
+    conn: Connection,
+    window: list[tuple[float, int]],
+    position: tuple[float | int, int, int] | None,
+    want: int,
+) -> list[tuple[Any, float | None]]:
+    """The window's next ``want`` rows after ``position``, by ``(rank, id)``, as (hit row, rank)."""
+    keyed = sorted(window)
+    if position is not None:
+        keyed = [k for k in keyed if k > (position[0], position[1])]
+    keyed = keyed[:want]
+    found: Any = conn.execute(select(*HIT_COLUMNS).where(c.id.in_([i for _, i in keyed]))) if keyed else []
+    by_id = {r.id: r for r in found}
+    return [(by_id[i], rank) for rank, i in keyed]
+
+
 def ranked_page(
     conn: Connection,
     dialect: Any,
@@ -135,35 +162,43 @@ def ranked_page(
     req: SearchRequest,
     position: tuple[float | int, int, int] | None,
     total: int,
+    window: list[tuple[float, int]] | None = None,
 ) -> tuple[SearchPage, int]:
     """One relevance page by the window rule; also returns how many matches were scored.
 
-    ``position`` is the decoded cursor ``(key, id, phase)``.  With at most
-    :data:`RANK_WINDOW` matches the window holds them all: the planner may
-    then drive the query from any index (:func:`_exact`, same order).
+    ``position`` is the decoded cursor ``(key, id, phase)``; ``window`` the
+    window's ``(rank, id)`` when the caller read it already (:func:`window_rows`).
+    With at most :data:`RANK_WINDOW` matches the window holds them all: the
+    planner may then drive the query from any index (:func:`_exact`, same order).
     """
     want = req.query.limit + 1
-    rows: list[Any] = []
-    if total <= RANK_WINDOW:
-        rows = list(conn.execute(_exact(dialect, req, position, want), req.params).all())
-    elif position is None or position[2] == 0:
-        rows = list(conn.execute(_in_window(req, dialect, position, want), req.params).all())
-    if len(rows) < want and total > RANK_WINDOW:
-        if position is not None and position[2] == 1:
+    in_window = position is None or position[2] == 0
+    picked: list[tuple[Any, float | None]] = []
+    if window is not None and in_window:
+        picked = _from_window(conn, window, position, want)
+    elif total <= RANK_WINDOW:
+        picked = [(r, r.rank) for r in conn.execute(_exact(dialect, req, position, want), req.params)]
+    elif in_window:
+        picked = [(r, r.rank) for r in conn.execute(_in_window(req, dialect, position, want), req.params)]
+    if len(picked) < want and total > RANK_WINDOW:
+        if not in_window and position is not None:
             below = position[1]
+        elif window:
+            below = min(i for _, i in window)
         else:
             below = window_floor(conn, dialect, req.walk, req.params, RANK_WINDOW)
-        rows += conn.execute(_tail(dialect, req.walk, below, want - len(rows)), req.params).all()
-    more = len(rows) > req.query.limit
-    rows = rows[: req.query.limit]
+        tail = conn.execute(_tail(dialect, req.walk, below, want - len(picked)), req.params)
+        picked += [(r, None) for r in tail]
+    more = len(picked) > req.query.limit
+    picked = picked[: req.query.limit]
     cursor = None
-    if more and rows:
-        last_row = rows[-1]
-        if "rank" in last_row._fields:
-            cursor = encode_cursor(req.fingerprint, last_row.rank, last_row.id)
+    if more and picked:
+        last_row, rank = picked[-1]
+        if rank is not None:
+            cursor = encode_cursor(req.fingerprint, rank, last_row.id)
         else:
             cursor = encode_cursor(req.fingerprint, last_row.id, last_row.id, phase=1)
-    hits = hits_with_snippets(conn, names, rows, req.terms)
+    hits = hits_with_snippets(conn, names, [r for r, _ in picked], req.terms)
     return SearchPage(total=total, results=hits, next_cursor=cursor), min(total, RANK_WINDOW)
 
 

@@ -24,17 +24,19 @@ Plans (chosen per request; every one keeps the exact total and a keyset cursor):
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
 from wildchat.explore import counts as counts_module
-from wildchat.explore.counts import CountCache, Counts, Snapshot, count_matches
+from wildchat.explore import ranking
+from wildchat.explore.counts import DEFERRED, CountCache, Counts, Snapshot, count_matches, join_total
 from wildchat.explore.filters import cannot_match, filter_conditions, query_terms
 from wildchat.explore.hits import HIT_COLUMNS, DatasetNames, hits_with_snippets, page_of_prompts
 from wildchat.explore.model import SearchPage, SearchQuery
 from wildchat.explore.query import decode_position, encode_cursor, query_fingerprint, validate_query
-from wildchat.explore.ranking import SearchRequest, page_within, ranked_page
+from wildchat.explore.ranking import SearchRequest, page_within, ranked_page, window_rows
 from wildchat.explore.tables import conversations
 
 __all__ = ["PROBE_MIN_MATCHES", "PROBE_WALK_ROWS", "SearchPlanner"]
@@ -88,10 +90,13 @@ class SearchPlanner:
         req = SearchRequest(
             query, terms, fingerprint, snap, conds, {"fts_q": self.dialect.match_param(terms)}
         )
-        counts = self._counts(conn, req)
+        counts = self._counts(conn, req, defer_join=query.sort == "relevance")
         if counts.total == 0:
             return _EMPTY
         by_time = query.sort == "time" or counts.matches * 2 > snap.size
+        if by_time and counts.total == DEFERRED:
+            ids = self.dialect.match_ids().subquery("mi")
+            counts = self._resolve(req, counts, join_total(conn, conds, ids, req.params))
         position = decode_position(query.cursor, fingerprint) if query.cursor is not None else None
         within = self.dialect.match_within(select(c.id).where(*conds)) if counts.filter_first else None
         if within is not None:
@@ -104,19 +109,39 @@ class SearchPlanner:
         if by_time:
             return self._time_page(conn, req, counts, position)
         req.walk = filter_conditions(conn, self.names, query, walk_text=True) if conds else []
-        page, scored = ranked_page(conn, self.dialect, self.names, req, position, counts.total)
+        window = None
+        if counts.total == DEFERRED:  # one pass: the window, and the total when it holds every match
+            window = window_rows(conn, self.dialect, req.walk, req.params, ranking.RANK_WINDOW + 1)
+            total = len(window)
+            if total > ranking.RANK_WINDOW:
+                total = join_total(conn, conds, self.dialect.match_ids().subquery("mi"), req.params)
+            counts = self._resolve(req, counts, total)
+            if total == 0:
+                return _EMPTY
+            window = window[: ranking.RANK_WINDOW]
+        page, scored = ranked_page(conn, self.dialect, self.names, req, position, counts.total, window)
         self._note("window" if counts.total > scored else "ranked", scored)
         return page
 
-    def _counts(self, conn: Connection, req: SearchRequest) -> Counts:
-        ratio = counts_module.FILTER_FIRST_RATIO
-        key = (req.fingerprint, ratio, req.snap.version)
-        hit = self.cache.get(key)
+    @staticmethod
+    def _key(req: SearchRequest) -> tuple[Any, ...]:
+        return (req.fingerprint, counts_module.FILTER_FIRST_RATIO, req.snap.version)
+
+    def _counts(self, conn: Connection, req: SearchRequest, defer_join: bool) -> Counts:
+        """Cached counts; a relevance query may leave its join count to the window pass."""
+        hit = self.cache.get(self._key(req))
         if hit is None:
             ids = self.dialect.match_ids().subquery("mi")
-            hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio)
-            self.cache.put(key, hit)
+            ratio = counts_module.FILTER_FIRST_RATIO
+            hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio, defer_join)
+            self.cache.put(self._key(req), hit)
         return hit
+
+    def _resolve(self, req: SearchRequest, counts: Counts, total: int) -> Counts:
+        """Remember the exact total of a query whose count was deferred."""
+        resolved = replace(counts, total=total)
+        self.cache.put(self._key(req), resolved)
+        return resolved
 
     def _time_page(
         self,
