@@ -137,6 +137,7 @@ def test_openai_sdk_contract(server: int, db_url: str, tmp_path: Path) -> None:
     second = next(log for log in logs if log.messages[-1].content == "and streamed")  # type: ignore[attr-defined]
     assert [(m.role, m.content) for m in second.messages] == [(m["role"], m["content"]) for m in history]  # type: ignore[attr-defined]
     assert len({log.conversation_id for log in logs}) == 1  # type: ignore[attr-defined]
+    assert all(log.ip is None and log.hashed_ip for log in logs)  # type: ignore[attr-defined]
     assert _export(db_url, tmp_path / "after.jsonl") == []
 
 
