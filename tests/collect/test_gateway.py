@@ -289,3 +289,52 @@ def test_deleted_conversation_stays_deleted_when_the_app_resends_it(client: Test
     assert counts(client.app) == before  # type: ignore[arg-type]
     assert "secret plan" not in json.dumps([t.content for t in all_turns(client.app)])  # type: ignore[arg-type]
     assert _chat(client, key, [{"role": "user", "content": "a new chat"}]).status_code == 200
+
+
+def test_rate_limit_is_openai_shaped_and_stores_nothing(make_app: Any) -> None:
+    client = make_app(rate_limit_per_minute=3)
+    key = _consent_key(client)  # consent and key creation count as 2 requests of this client
+    assert _chat(client, key, [{"role": "user", "content": "one"}]).status_code == 200
+    before = counts(client.app)  # type: ignore[arg-type]
+    r = _chat(client, key, [{"role": "user", "content": "two"}])
+    _assert_openai_error(r, 429, "rate_limited")
+    assert r.json()["error"]["type"] == "rate_limit_error" and int(r.headers["retry-after"]) >= 1
+    assert counts(client.app) == before  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "pieces", [["You said: al", "pha be", "ta gamma"], ["alpha b", "e", "t", "a"], ["alphabeta"]]
+)
+def test_stop_filter_cuts_across_chunk_boundaries(pieces: list[str]) -> None:
+    from wildchat.collect.gateway.stream import StopFilter
+
+    stopper = StopFilter(["beta", "zzz"])
+    out, stopped = [], False
+    for piece in pieces:
+        text, stopped = stopper.feed(piece)
+        out.append(text)
+        if stopped:
+            break
+    assert stopped
+    whole = "".join(pieces)
+    assert "".join(out) == whole[: whole.index("beta")]
+
+
+def test_concurrent_slots_per_key() -> None:
+    from wildchat.collect.errors import ApiError
+    from wildchat.collect.gateway.routes_v1 import StreamSlots
+
+    slots = StreamSlots(2)
+    a, b = slots.acquire("k1"), slots.acquire("k1")
+    other = slots.acquire("k2")  # another key has its own budget
+    with pytest.raises(ApiError) as exc:
+        slots.acquire("k1")
+    assert exc.value.status == 429
+    a()
+    a()  # releasing twice frees one slot only
+    c = slots.acquire("k1")
+    with pytest.raises(ApiError):
+        slots.acquire("k1")
+    for release in (b, c, other):
+        release()
+    assert slots.open("k1") == slots.open("k2") == 0
