@@ -17,7 +17,7 @@ runner = CliRunner()
 def test_defaults_follow_the_device_and_never_override_the_user() -> None:
     cpu = resolve_settings(NllSettings(), "cpu")
     gpu = resolve_settings(NllSettings(), "cuda")
-    assert (cpu.samples, cpu.max_length, cpu.batch_tokens) == (32, 512, 4096) == tuple(CPU_DEFAULTS.values())
+    assert (cpu.samples, cpu.max_length, cpu.batch_tokens) == (20, 512, 4096) == tuple(CPU_DEFAULTS.values())
     assert (
         (gpu.samples, gpu.max_length, gpu.batch_tokens) == (200, 1024, 32768) == tuple(GPU_DEFAULTS.values())
     )
@@ -34,8 +34,8 @@ def test_cli_defaults_on_cpu_are_recorded(tmp_path: Path, tiny_models: tuple[Pat
     assert res.exit_code == 0, res.output
     result = json.loads((out / "nll.json").read_text())
     s = result["settings"]
-    assert (s["samples"], s["max_length"], s["defaults"]) == (32, 512, "cpu")
-    assert result["cells"][0]["conversations"] == 32
+    assert (s["samples"], s["max_length"], s["defaults"]) == (20, 512, "cpu")
+    assert result["cells"][0]["conversations"] == 20
     assert "tok/s" in res.output and "ETA" in res.output  # the per-cell line and the bar
 
 

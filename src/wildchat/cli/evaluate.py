@@ -36,7 +36,7 @@ def nll(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
     name: list[str] | None = typer.Option(None, "--name", help="Display name per --model, in order."),
     samples: int | None = typer.Option(
-        None, "--samples", min=1, help="Conversations scored per dataset (default: 200 on a GPU, 32 on CPU)."
+        None, "--samples", min=1, help="Conversations scored per dataset (default: 200 on a GPU, 20 on CPU)."
     ),
     max_length: int | None = typer.Option(
         None, "--max-length", min=8, help="Tokens per conversation (default: 1024 on a GPU, 512 on CPU)."
@@ -132,7 +132,7 @@ def _nll_progress() -> Iterator[tuple[Callable[[str], None], Callable[[int, int]
         bar.update(task, completed=done, total=total, rate=f"{speed:.0f}" if speed else "-")
 
     with bar:
-        yield (lambda msg: bar.console.print(msg, highlight=False, markup=False)), progress
+        yield (lambda msg: bar.console.print(msg, highlight=False, markup=False, soft_wrap=True)), progress
 
 
 def _print_nll(result: dict[str, Any]) -> None:

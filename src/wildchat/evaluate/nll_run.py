@@ -18,7 +18,7 @@ tokens to score is known up front and progress reports a true ETA.
 
 Defaults depend on the device (see :func:`resolve_settings`): on a GPU 200
 conversations per dataset up to 1,024 tokens (the paper-sized sample); on the
-CPU 32 up to 512 tokens, so that two 135M models on two datasets finish in a
+CPU 20 up to 512 tokens, so that two 135M models on two datasets finish in a
 few minutes on two cores.  ``nll.json`` records the values used.
 """
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from wildchat.train.masking import EncodedChat
 
 GPU_DEFAULTS = {"samples": 200, "max_length": 1024, "batch_tokens": 32768}
-CPU_DEFAULTS = {"samples": 32, "max_length": 512, "batch_tokens": 4096}
+CPU_DEFAULTS = {"samples": 20, "max_length": 512, "batch_tokens": 4096}
 
 
 @dataclass(frozen=True, slots=True)
