@@ -252,8 +252,13 @@ class SignatureMatcher:
             re.compile("|".join(f"(?:{p})" for p in sig.patterns), re.IGNORECASE) for sig in self.signatures
         ]
         self._parts = [[re.compile(p, re.IGNORECASE) for p in sig.patterns] for sig in self.signatures]
+        # every anchor once: families share many, so each text is scanned for each anchor only once
+        self._anchors = sorted(
+            {a for sig in self.signatures for a in sig.anchors}
+            | {a for sig in self.signatures for group in sig.pattern_anchors for a in group}
+        )
 
-    def _search(self, i: int, norm: str, low: str) -> int | None:
+    def _search(self, i: int, norm: str, present: set[str]) -> int | None:
         """Start of family ``i``'s evidence in ``norm``: its first cue, or for a family that needs
         ``min_matches`` distinct cues, the earliest of them once enough are found."""
         sig = self.signatures[i]
@@ -263,7 +268,9 @@ class SignatureMatcher:
         parts = self._parts[i]
         if self.prefilter and sig.pattern_anchors:  # only patterns whose own anchors are present
             parts = [
-                p for p, group in zip(parts, sig.pattern_anchors, strict=True) if any(a in low for a in group)
+                p
+                for p, group in zip(parts, sig.pattern_anchors, strict=True)
+                if not present.isdisjoint(group)
             ]
         starts: list[int] = []
         for k, part in enumerate(parts):
@@ -279,14 +286,13 @@ class SignatureMatcher:
     def match_one(self, text: str) -> str | None:
         norm = " ".join(text[:MAX_CHARS].split())
         low = norm.lower() if self.prefilter else ""
+        present = {a for a in self._anchors if a in low}
         best: tuple[int, int] | None = None
         for weak in (False, True):  # families needing several weak cues only name what no cue named
             for i, sig in enumerate(self.signatures):
-                if (sig.min_matches > 1) != weak or (
-                    self.prefilter and not any(a in low for a in sig.anchors)
-                ):
+                if (sig.min_matches > 1) != weak or (self.prefilter and present.isdisjoint(sig.anchors)):
                     continue
-                start = self._search(i, norm, low)
+                start = self._search(i, norm, present)
                 if start is not None and (best is None or start < best[0]):
                     best = (start, i)
             if best is not None:
