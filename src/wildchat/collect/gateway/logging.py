@@ -152,6 +152,49 @@ def _deepest(conn: Any, consent_id: str, addrs: list[str]) -> tuple[int, Any] | 
     return None
 
 
+def _insert_rest(
+    conn: Any,
+    conversation_id: str,
+    parent_id: int | None,
+    index: int,
+    rest: list[Message],
+    addrs: list[str],
+    unsupported: int,
+    client: ClientInfo,
+    now: datetime,
+) -> tuple[int | None, int]:
+    """Store ``rest`` (the history below the attach point) as a chain; the last is the exchange's user turn.
+
+    Returns ``(id of the last stored turn, next turn index)``.
+    """
+    facts = {
+        "user_agent": client.user_agent,
+        "accept_language": client.accept_language,
+        "hashed_ip": client.hashed_ip,
+        "ip": client.ip,
+        "country": client.country,
+        "state": client.state,
+    }
+    for i, m in enumerate(rest):
+        is_last = i == len(rest) - 1
+        values: dict[str, Any] = {
+            "conversation_id": conversation_id,
+            "parent_id": parent_id,
+            "turn_index": index,
+            "role": m.role,
+            "content": m.content,
+            "created_at": now,
+            "source": "gateway" if is_last else "client",
+            "address": addrs[i],
+            "unsupported": unsupported if is_last else None,
+        }
+        if m.role == "user":
+            values.update(facts)
+        parent_id = conn.execute(_INSERT_TURN, values).scalar_one()
+        index += 1
+    return parent_id, index
+
+
 def _start(
     conn: Any,
     key: bytes,
@@ -181,32 +224,10 @@ def _start(
         raise ApiError(
             409, "conversation_deleted", "this conversation was deleted; start a new chat to continue"
         )
-    facts = {
-        "user_agent": client.user_agent,
-        "accept_language": client.accept_language,
-        "hashed_ip": client.hashed_ip,
-        "ip": client.ip,
-        "country": client.country,
-        "state": client.state,
-    }
+    parent_id, index = _insert_rest(
+        conn, conversation_id, parent_id, index, messages[position + 1 :], fresh, unsupported, client, now
+    )
     last = len(messages) - 1
-    for i in range(position + 1, len(messages)):
-        m = messages[i]
-        values: dict[str, Any] = {
-            "conversation_id": conversation_id,
-            "parent_id": parent_id,
-            "turn_index": index,
-            "role": m.role,
-            "content": m.content,
-            "created_at": now,
-            "source": "gateway" if i == last else "client",
-            "address": addrs[i],
-            "unsupported": unsupported if i == last else None,
-        }
-        if m.role == "user":
-            values.update(facts)
-        parent_id = conn.execute(_INSERT_TURN, values).scalar_one()
-        index += 1
     if conn.dialect.name == "sqlite":  # the write lock came with the first insert: check again
         _check_live(conn, consent_id)
     assert parent_id is not None
