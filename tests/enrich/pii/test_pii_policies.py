@@ -93,9 +93,8 @@ def test_secrets_are_redacted_under_both(wildchat_redactor: Redactor, strict_red
 def test_strict_only_types(wildchat_redactor: Redactor, strict_redactor: Redactor) -> None:
     text = "IBAN GB82 WEST 1234 5698 7654 32, server 8.8.4.4, lan 192.168.1.1"
     res_wc = wildchat_redactor.redact(text)
-    assert not res_wc.redacted  # IBANs: strict only; 8.8.4.4 is Google's public resolver
-    mine = wildchat_redactor.redact("IBAN GB82 WEST 1234 5698 7654 32, server 81.2.69.142")
-    assert mine.entities == {"IP_ADDRESS": 1} and "GB82 WEST" in mine.text  # a global IP: both policies
+    assert res_wc.entities == {"IP_ADDRESS": 1}  # global IPs: both policies; IBANs: strict only
+    assert "GB82 WEST" in res_wc.text and "192.168.1.1" in res_wc.text
     res = strict_redactor.redact(text)
     assert res.entities == {"IBAN_CODE": 1, "IP_ADDRESS": 1}
     assert "192.168.1.1" in res.text  # private address: below the threshold
@@ -147,12 +146,13 @@ def test_private_loopback_cgnat_and_documentation_ranges_stay(
         assert res.text == text and not res.redacted, (red.config.policy, ip)
 
 
-def test_public_resolvers_and_placeholders_stay_under_wildchat_only(
+def test_every_global_address_counts_even_public_resolvers(
     wildchat_redactor: Redactor, strict_redactor: Redactor
 ) -> None:
+    # the rule is "globally routable", the same as `wildchat audit`: no list of well-known exceptions
     text = "set DNS to 8.8.8.8 or 1.1.1.1 or 2606:4700:4700::1111, then block 1.2.3.4 in iptables"
-    assert wildchat_redactor.redact(text).text == text
-    assert strict_redactor.redact(text).entities == {"IP_ADDRESS": 4}
+    for red in (wildchat_redactor, strict_redactor):
+        assert red.redact(text).entities == {"IP_ADDRESS": 4}
 
 
 def test_version_numbers_are_not_addresses(wildchat_redactor: Redactor) -> None:

@@ -14,9 +14,8 @@ then applies the release's rules (Zhao et al., 2024, section on PII):
 * CREDIT_CARD: "card" (or a translation / brand) nearby;
 * URL: LinkedIn profiles only;
 * IP_ADDRESS: globally routable addresses only (the recognizer scores every
-  other range below any sensible threshold; :func:`.recognizers.is_global_ip`),
-  except public resolvers and the ``1.2.3.4`` placeholder
-  (:data:`PUBLIC_SERVICE_IPS`): "use 8.8.8.8 as DNS" names no one;
+  other range below any sensible threshold; :func:`.recognizers.is_global_ip`);
+  the same rule as ``wildchat audit``, so a default release audits clean;
 * SECRET and any type a deployer adds: threshold only.
 
 The whitelist of public entities is applied afterwards, by the engine.
@@ -40,20 +39,10 @@ from wildchat.enrich.pii.cues import (
 from wildchat.enrich.pii.recognizers import is_global_ip
 from wildchat.enrich.pii.spans import Span
 
-__all__ = ["PUBLIC_SERVICE_IPS", "is_placeholder_email", "select_spans"]
+__all__ = ["is_placeholder_email", "select_spans"]
 
 BOOST = 0.35
 
-#: Global addresses that identify a public service or are used as placeholders, not a person's
-#: machine: public DNS resolvers (Google, Cloudflare, Quad9, OpenDNS) and "1.2.3.4"-style examples.
-#: Kept by the ``wildchat`` policy; ``strict`` redacts them like any global address.
-PUBLIC_SERVICE_IPS = frozenset(
-    {
-        "8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112", "208.67.222.222",
-        "208.67.220.220", "1.2.3.4", "4.3.2.1", "2001:4860:4860::8888", "2001:4860:4860::8844",
-        "2606:4700:4700::1111", "2606:4700:4700::1001", "2620:fe::fe", "2620:fe::9",
-    }
-)  # fmt: skip
 QUOTES = frozenset("\"'`“”‘’«»「」『』„")
 
 _PLACEHOLDER_DOMAIN = re.compile(
@@ -109,7 +98,7 @@ def _wildchat_keeps(text: str, s: Span) -> bool:
     if s.entity == "URL":
         return s.source == "linkedin"
     if s.entity == "IP_ADDRESS":
-        return is_global_ip(value) and value.lower() not in PUBLIC_SERVICE_IPS
+        return is_global_ip(value)
     return True
 
 
