@@ -158,3 +158,12 @@ def test_every_global_address_counts_even_public_resolvers(
 def test_version_numbers_are_not_addresses(wildchat_redactor: Redactor) -> None:
     text = "upgrade to version 4.2.1.7 or v 2.0.0.1, build 1.1.1.3"
     assert wildchat_redactor.redact(text).text == text
+
+
+def test_whitelist_never_keeps_a_global_ip(recording_ner: type) -> None:
+    from wildchat.enrich.pii import Whitelist, pii_config
+    from wildchat.enrich.pii.whitelist import entity_key
+
+    wl = Whitelist(frozenset({entity_key("IP_ADDRESS", "81.2.69.142")}))
+    red = Redactor(pii_config("wildchat"), whitelist=wl, ner=recording_ner())
+    assert red.redact("ping 81.2.69.142 now").entities == {"IP_ADDRESS": 1}

@@ -41,6 +41,8 @@ from wildchat.enrich.pii.whitelist import Whitelist, WhitelistBuilder
 __all__ = ["Redactor", "language_code"]
 
 CHUNK_OVERLAP = 2000
+#: Types the public-entity whitelist never keeps: redacted under every policy, whatever their count.
+NEVER_PUBLIC = frozenset({"SECRET", "IP_ADDRESS"})
 
 #: WildChat's language labels (lingua names) -> ISO 639-1, for NER model lookup.
 _LANGUAGE_NAMES = {
@@ -217,8 +219,8 @@ class Redactor:
         clean = [_as_text(t) for t in texts]
         wl = self.whitelist
         kept = [
-            # a credential is never "public", however many users pasted it
-            [s for s in spans if s.entity == "SECRET" or (s.entity, text[s.start : s.end]) not in wl]
+            # a credential or a typed global IP is never "public", however many users pasted it
+            [s for s in spans if s.entity in NEVER_PUBLIC or (s.entity, text[s.start : s.end]) not in wl]
             for text, spans in zip(clean, self.detect_many(clean, languages), strict=True)
         ]
         if groups is not None and self.config.propagate:
