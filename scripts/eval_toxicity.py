@@ -10,7 +10,7 @@ For each offline engine as the ``moderation`` stage runs it -- the default
 -- prints precision / recall / F1 / flag rate on the seeded 30 % of
 ToxicChat's train split that training never saw (:func:`train_toxicity.heldout`),
 the flag rate on ordinary chat (LMSYS, ShareGPT, WildChat samples; user turns
-with the user rule, assistant turns with the assistant rule; the first 300
+with the user rule, assistant turns with the assistant rule; the first 150
 turns of each sample for the MiniLM engines), and the scoring cost in ms per
 turn on the held-out texts.
 """
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from choose_offline_rule import normal_chat  # noqa: E402
 from train_toxicity import prf, toxicchat  # noqa: E402
 
-CHAT_SAMPLE = 300  # ordinary-chat turns per sample for the MiniLM engines (2 cores: minutes per 1,000)
+CHAT_SAMPLE = 150  # ordinary-chat turns per sample for the MiniLM engines (2 cores: minutes per 1,000)
 Flagger = Callable[[Sequence[str], str], list[bool]]
 
 
@@ -64,6 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--no-embedding", action="store_true", help="skip the MiniLM engines (slow on 2 cores)")
+    ap.add_argument("--only", default="", help="comma-separated name prefixes of the engines to run")
     args = ap.parse_args()
     import numpy as np
 
@@ -74,7 +75,10 @@ def main() -> None:
     print(f"held-out ToxicChat rows {len(test)}, base rate {gold.mean():.3f}")
     print("| engine | P | R | F1 | flag rate | ms/turn | " + " | ".join(chat) + " |")
     print("|---" * (6 + len(chat)) + "|")
+    only = [x for x in args.only.split(",") if x]
     for name, flags in engines(not args.no_embedding).items():
+        if only and not any(name.startswith(x) for x in only):
+            continue
         start = time.perf_counter()
         pred = np.array(flags(test, "user"), dtype=bool)
         ms = 1000 * (time.perf_counter() - start) / len(test)

@@ -229,11 +229,21 @@ def train_embedding(
         if cache:
             np.save(cache, emb)
     train = np.where(~held)[0]
+    ext_x, ext_y = embedding_extra(args)
+    ext_cache = cache.with_suffix(".extra.npy") if cache else None
+    if ext_cache and ext_cache.is_file():
+        ext = np.load(ext_cache)
+    else:
+        ext = embed(load_minilm(), ext_x)
+        if ext_cache:
+            np.save(ext_cache, ext)
 
     def fit(rows: np.ndarray) -> LogisticRegression:
-        return LogisticRegression(C=args.embedding_C, class_weight="balanced", max_iter=3000).fit(
-            emb[rows], gold[rows]
-        )
+        x = np.vstack([emb[rows], ext])
+        y = np.concatenate([gold[rows].astype(int), ext_y])
+        w = np.concatenate([np.full(len(rows), args.embedding_chat_weight), np.ones(len(ext_y))])
+        model = LogisticRegression(C=args.embedding_C, class_weight="balanced", max_iter=3000)
+        return model.fit(x, y, sample_weight=w)
 
     oof = np.zeros(len(train))
     for a, b in cv_folds(gold[train]):

@@ -329,3 +329,13 @@ def test_moderation_two_tier_and_embedding_on_the_shipped_head() -> None:
         assert out.column("toxic").to_pylist() == [False, True], engine
         assert stage.counters[f"judged:{engine}"] == 3
     assert stage.counters["two_tier:sent"] <= 3
+
+
+def test_moderation_engine_from_the_cli_override() -> None:
+    from wildchat.curate.config import load_config
+
+    for value in ("embedding", "two-tier", "offline"):
+        cfg = load_config(overrides=[f"moderation.engine={value}"]).stage_config("moderation")
+        assert cfg["engine"] == value
+        stage = ModerationStage(**cfg)
+        assert stage.public_config()["engines_deciding_toxic"] == [value]
