@@ -11,7 +11,6 @@ import typer
 
 from wildchat import __version__
 from wildchat.cli import analyze, convert, curate, evaluate, explore, serve, train
-from wildchat.cli.jailbreaks import jailbreaks_app
 from wildchat.cli import takedown as takedown_cli
 from wildchat.cli.jailbreaks import jailbreaks_app
 from wildchat.cli.audit import audit
@@ -49,7 +48,6 @@ app.command("convert")(convert.convert)
 app.command("export-sft")(train.export_sft)
 app.command("train")(train.train)
 app.add_typer(evaluate.eval_app, name="eval")
-app.add_typer(jailbreaks_app, name="jailbreaks")
 app.add_typer(jailbreaks_app, name="jailbreaks")
 app.command("explore")(explore.explore)
 app.add_typer(takedown_cli.takedown_app, name="takedown")
