@@ -8,8 +8,13 @@ Two sources, combined by :class:`wildchat.enrich.jailbreak.CombinedMatcher`:
   ``num_perm`` permutations, user turns under ``min_words`` words skipped);
 * **built-in signatures** (``signatures = true``, default): short cue regexes
   written for this project per well-known public family (DAN, Developer
-  Mode, AIM, "ignore previous instructions", ...), in
+  Mode, AIM, "ignore previous instructions", role-play locks, refusal
+  suppression, hypothetical framing, token smuggling, ...) plus one family
+  that needs several weak cues at once, in
   ``wildchat/enrich/jailbreak_signatures.toml``.
+
+``wildchat jailbreaks discover RELEASE --out DIR`` finds a release's own
+recurring templates and writes a library file for ``library_path``.
 
 A library match wins; signatures fill in where the library found nothing.
 
