@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from train_toxicity import heldout
 
 pytestmark = pytest.mark.realdata
-EMBEDDING_F1_FLOOR = 0.66  # set from scripts/eval_toxicity.py, see the test
-TWO_TIER_F1_FLOOR = 0.66
+EMBEDDING_F1_FLOOR = 0.64  # measured 0.667 (scripts/eval_toxicity.py; goal >= 0.55)
+TWO_TIER_F1_FLOOR = 0.69  # measured 0.720
 
 
 def _heldout(shared: Path) -> tuple[list[str], list[bool]]:
@@ -68,7 +68,7 @@ def test_embedding_and_two_tier_on_heldout_toxicchat(shared_data: Path) -> None:
         if engine == "two-tier":
             share = model.sent / len(texts)
             print(f"two-tier sent share {share:.3f}")
-            assert share <= 0.32  # band chosen for <= 30 % out-of-fold
+            assert share <= 0.30  # measured 0.223; band chosen for <= 30 % out-of-fold
     print({k: tuple(round(x, 3) for x in v) for k, v in measured.items()})
     assert measured["embedding"][2] >= EMBEDDING_F1_FLOOR
     assert measured["two-tier"][2] >= TWO_TIER_F1_FLOOR
