@@ -114,10 +114,16 @@ class CountCache:
 DEFERRED = -2
 
 
-def join_total(conn: Connection, conds: list[Any], ids: Any, params: dict[str, Any]) -> int:
-    """Exact count of the matches (``ids``, a ``SELECT id`` subquery) passing ``conds``, by a join."""
+def join_total(
+    conn: Connection, conds: list[Any], ids: Any, params: dict[str, Any], below: int | None = None
+) -> int:
+    """Exact count of the matches (``ids``, a ``SELECT id`` subquery) passing ``conds``, by a join.
+
+    ``below``: count only ids below it (the part of the matches a window pass has not read).
+    """
     joined = ids.join(conversations, c.id == ids.c.id)
-    return int(conn.execute(select(func.count()).select_from(joined).where(*conds), params).scalar_one())
+    where = [*conds, ids.c.id < below] if below is not None else conds
+    return int(conn.execute(select(func.count()).select_from(joined).where(*where), params).scalar_one())
 
 
 def count_matches(

@@ -113,12 +113,14 @@ class SearchPlanner:
         if counts.total == DEFERRED:  # one pass: the window, and the total when it holds every match
             window = window_rows(conn, self.dialect, req.walk, req.params, ranking.RANK_WINDOW + 1)
             total = len(window)
-            if total > ranking.RANK_WINDOW:
-                total = join_total(conn, conds, self.dialect.match_ids().subquery("mi"), req.params)
+            window = window[: ranking.RANK_WINDOW]
+            if total > len(window):  # the window's rows are counted; count only the matches below it
+                ids = self.dialect.match_ids().subquery("mi")
+                below = min(i for _, i in window)
+                total = len(window) + join_total(conn, conds, ids, req.params, below)
             counts = self._resolve(req, counts, total)
             if total == 0:
                 return _EMPTY
-            window = window[: ranking.RANK_WINDOW]
         page, scored = ranked_page(conn, self.dialect, self.names, req, position, counts.total, window)
         self._note("window" if counts.total > scored else "ranked", scored)
         return page
