@@ -128,8 +128,8 @@ def _nll_progress() -> Iterator[tuple[Callable[[str], None], Callable[[int, int]
     task = bar.add_task("scoring", total=None, rate="-")
 
     def progress(done: int, total: int) -> None:
-        speed = bar.tasks[0].speed
-        bar.update(task, completed=done, total=total, rate=f"{speed:.0f}" if speed else "-")
+        elapsed = bar.tasks[0].elapsed or 0.0
+        bar.update(task, completed=done, total=total, rate=f"{done / elapsed:.0f}" if elapsed > 0 else "-")
 
     with bar:
         yield (lambda msg: bar.console.print(msg, highlight=False, markup=False, soft_wrap=True)), progress
