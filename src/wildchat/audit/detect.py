@@ -23,7 +23,6 @@ positions and a kind, never the matched text.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from wildchat.enrich.pii import Redactor, Span, pii_config
 from wildchat.enrich.pii.cues import NAME_CUE
 from wildchat.enrich.pii.patterns import find_cards, find_emails, find_ibans
 from wildchat.enrich.pii.policies import select_spans
-from wildchat.enrich.pii.recognizers import find_ips, find_phones
+from wildchat.enrich.pii.recognizers import find_ips, find_phones, is_global_ip
 from wildchat.enrich.pii.secrets import find_secrets
 from wildchat.enrich.pii.spans import resolve_overlaps
 
@@ -76,11 +75,7 @@ def _is_global_ip(text: str, s: Span) -> bool:
     """Globally routable, and not a version number (``Chrome/120.0.0.0``)."""
     if s.start >= 2 and text[s.start - 1] == "/" and text[s.start - 2].isalnum():
         return False
-    try:
-        ip = ipaddress.ip_address(text[s.start : s.end])
-    except ValueError:
-        return False
-    return bool(ip.is_global) and not ip.is_multicast
+    return is_global_ip(text[s.start : s.end])
 
 
 class Detector:
