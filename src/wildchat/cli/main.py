@@ -12,8 +12,8 @@ import typer
 from wildchat import __version__
 from wildchat.cli import analyze, convert, curate, evaluate, explore, serve, train
 from wildchat.cli import takedown as takedown_cli
-from wildchat.cli.jailbreaks import jailbreaks_app
 from wildchat.cli.audit import audit
+from wildchat.cli.jailbreaks import jailbreaks_app
 from wildchat.cli.review import review_app
 
 app = typer.Typer(
