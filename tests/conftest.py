@@ -14,7 +14,6 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -93,41 +92,5 @@ def shared_data() -> Path:
         _missing(f"real data folder {path}", env="WILDCHAT_REQUIRE_SHARED")
     return path
 
-
-# --- one summary line of what skipped for want of a service, and how to get it ------------------
-
-SERVICES = {
-    "chromium": "Chromium (/usr/bin/chromium)",
-    "PostgreSQL": "PostgreSQL (127.0.0.1:5432, trust auth, database test)",
-    "Redis": "Redis (127.0.0.1:6379)",
-}
-ENABLE_SERVICES = "sudo apt-get install -y chromium chromium-driver postgresql redis-server && sudo .ci/run"
-
-
-def service_skips(reasons: list[str]) -> dict[str, int]:
-    """Skipped tests per missing service, recognised by the reasons ``_missing`` writes."""
-    counts: dict[str, int] = {}
-    for reason in reasons:
-        for key, label in SERVICES.items():
-            if key in reason:
-                counts[label] = counts.get(label, 0) + 1
-                break
-    return counts
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """Say once, at the end, which service-backed tests skipped and the one command that enables them."""
-    reasons = []
-    for rep in terminalreporter.stats.get("skipped", []):
-        longrepr = getattr(rep, "longrepr", None)
-        is_skip = isinstance(longrepr, tuple) and len(longrepr) == 3
-        reasons.append(str(longrepr[2]) if is_skip else str(longrepr))
-    counts = service_skips(reasons)
-    if not counts:
-        return
-    total = sum(counts.values())
-    terminalreporter.write_sep("=", f"{total} service-backed test(s) skipped")
-    for label, n in counts.items():
-        terminalreporter.write_line(f"  {n} need {label}")
-    terminalreporter.write_line(f"  enable them: {ENABLE_SERVICES}")
-    terminalreporter.write_line("  (.ci/run starts PostgreSQL and Redis, then runs `make test`; no skips)")
+# The end-of-run summary of service-backed skips (a hook: pytest finds it by name here).
+from service_skips import pytest_terminal_summary  # noqa: E402,F401
