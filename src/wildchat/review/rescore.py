@@ -28,8 +28,6 @@ from typing import Any
 __all__ = ["NEAR_BAND", "OfflineRescorer"]
 
 NEAR_BAND = (0.5, 2.0)
-#: ``offline_threshold = None`` per rule, as the moderation stage documents (``hashed``: the artefact's own).
-_HASHED_DEFAULTS: dict[str, float | None] = {"or": 0.65, "and": 0.65, "mean": 0.3, "hashed": None}
 
 
 class OfflineRescorer:
@@ -41,6 +39,7 @@ class OfflineRescorer:
         hashed_threshold: float | None,
         profanity_threshold: float,
         model_path: str | None = None,
+        assistant_threshold: float | None = None,
     ) -> None:
         from wildchat.enrich.moderation.offline import load_offline
         from wildchat.enrich.moderation.profanity import load_profanity
@@ -52,6 +51,10 @@ class OfflineRescorer:
             hashed_threshold if hashed_threshold is not None else getattr(self.hashed, "threshold", 0.5)
         )
         self.t_profanity = float(profanity_threshold)
+        # the stage's role-aware default: a stricter hashed threshold for assistant turns
+        self.t_hashed_assistant = (
+            float(assistant_threshold) if assistant_threshold is not None else self.t_hashed
+        )
         self.checked = 0
         self.agree = 0
 
@@ -67,24 +70,31 @@ class OfflineRescorer:
             return None, f"engines {deciding} store their own scores"
         if any(importlib.util.find_spec(m) is None for m in ("sklearn", "profanity_check")):
             return None, "the enrich extra (scikit-learn, alt-profanity-check) is not installed"
+        from wildchat.enrich.moderation.profanity import HASHED_DEFAULTS, OfflineRule
+
         kind = "profanity" if deciding == ["profanity"] else str(mod.get("offline_rule") or "or")
         cut = mod.get("offline_threshold")
-        hashed = _HASHED_DEFAULTS.get(kind) if cut is None else float(cut)
-        return cls(
-            kind, hashed, float(mod.get("profanity_threshold", 0.25)), mod.get("offline_model_path")
-        ), "ok"
+        hashed = HASHED_DEFAULTS.get(kind) if cut is None else float(cut)
+        role_aware = "offline" in deciding and kind != "profanity"
+        assistant = mod.get("offline_assistant_threshold") if role_aware else None
+        profanity = float(mod.get("profanity_threshold", OfflineRule().profanity_threshold))
+        return cls(kind, hashed, profanity, mod.get("offline_model_path"), assistant), "ok"
 
-    def margins(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        """Scores and margin per text (blank text: margin 0)."""
+    def margins(
+        self, texts: Sequence[str], roles: Sequence[str | None] | None = None
+    ) -> list[dict[str, float]]:
+        """Scores and margin per text (blank text: margin 0); ``roles`` pick the hashed threshold."""
         h = self.hashed.scores(texts) if self.hashed else [0.0] * len(texts)
         p = self.profanity.scores(texts) if self.profanity else [0.0] * len(texts)
+        roles = list(roles) if roles is not None else ["user"] * len(texts)
         out = []
-        for text, hs, ps in zip(texts, h, p, strict=True):
-            rh, rp = hs / self.t_hashed, ps / self.t_profanity
+        for text, hs, ps, role in zip(texts, h, p, roles, strict=True):
+            t_h = self.t_hashed_assistant if role == "assistant" else self.t_hashed
+            rh, rp = hs / t_h, ps / self.t_profanity
             m = {
                 "or": max(rh, rp),
                 "and": min(rh, rp),
-                "mean": (hs + ps) / 2 / self.t_hashed,
+                "mean": (hs + ps) / 2 / t_h,
                 "hashed": rh,
                 "profanity": rp,
             }[self.kind]
@@ -101,6 +111,7 @@ class OfflineRescorer:
         """Add ``row["_offline"]`` (one entry per turn, None outside the toxicity population)."""
         where: list[tuple[int, int]] = []
         texts: list[str] = []
+        roles: list[str | None] = []
         for r, row in enumerate(rows):
             conv = row["conversation"] or []
             row["_offline"] = [None] * len(conv)
@@ -108,9 +119,10 @@ class OfflineRescorer:
                 if turn.get("toxic") is not None:
                     where.append((r, i))
                     texts.append(turn.get("content") or "")
+                    roles.append(turn.get("role"))
         if not texts:
             return
-        for (r, i), m in zip(where, self.margins(texts), strict=True):
+        for (r, i), m in zip(where, self.margins(texts, roles), strict=True):
             rows[r]["_offline"][i] = m
             self.checked += 1
             self.agree += (m["margin"] >= 1) == bool(rows[r]["conversation"][i]["toxic"])
@@ -120,6 +132,7 @@ class OfflineRescorer:
         return {
             "rule": self.kind,
             "hashed_threshold": self.t_hashed,
+            "hashed_assistant_threshold": self.t_hashed_assistant,
             "profanity_threshold": self.t_profanity,
             "near_band": list(NEAR_BAND),
             "turns": self.checked,

