@@ -1,4 +1,4 @@
-"""Security headers shared by the project's web apps (chat server and explorer).
+"""Security headers shared by the project's web apps (chat server, explorer, review page).
 
 Both apps render hostile text (whatever participants and models wrote), so
 both send the same strict policy: scripts and styles only from our own
@@ -8,6 +8,8 @@ cannot drift apart.  Depends only on Starlette (installed with either app).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,10 +32,14 @@ SECURITY_HEADERS: dict[str, str] = {
 
 
 class SecurityHeadersMiddleware:
-    """Adds :data:`SECURITY_HEADERS` to every HTTP response (errors and streams included)."""
+    """Adds ``headers`` (default :data:`SECURITY_HEADERS`) to every HTTP response, errors and streams too.
 
-    def __init__(self, app: ASGIApp) -> None:
+    An app with a stricter need (the labelling page loads no images) passes its own mapping.
+    """
+
+    def __init__(self, app: ASGIApp, headers: Mapping[str, str] = SECURITY_HEADERS) -> None:
         self.app = app
+        self.headers = dict(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,7 +49,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for key, value in SECURITY_HEADERS.items():
+                for key, value in self.headers.items():
                     headers[key] = value
             await send(message)
 

@@ -29,10 +29,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wildchat.httpsec import SecurityHeadersMiddleware
 from wildchat.review.store import BadRequest, ReviewStore, UnknownItem
 from wildchat.review.tasks import QUESTIONS
 
@@ -60,27 +59,6 @@ class LabelIn(BaseModel):
     annotator: Annotator
     task: str = Field(min_length=1, max_length=32)
     label: StrictBool | Literal["skip"]
-
-
-class _Headers:
-    """Adds :data:`SECURITY_HEADERS` to every HTTP response, errors included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for k, v in SECURITY_HEADERS.items():
-                    headers[k] = v
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +100,7 @@ def _errors(app: FastAPI) -> None:
 def create_review_app(store: ReviewStore) -> FastAPI:
     """The labelling app over ``store`` (the caller owns and closes it)."""
     app = FastAPI(title="wildchat review", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(_Headers)
+    app.add_middleware(SecurityHeadersMiddleware, headers=SECURITY_HEADERS)
     _errors(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
