@@ -1,4 +1,4 @@
-"""`wildchat export-sft` and `wildchat train` (training issue #8).
+"""`wildchat export-sft` and `wildchat train`.
 
 torch / transformers are imported inside the commands so ``wildchat --help``
 stays fast and works without the ``train`` extra.

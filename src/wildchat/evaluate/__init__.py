@@ -1,4 +1,4 @@
-"""Evaluation of chat models trained on a release (issue 8).
+"""Evaluation of chat models trained on a release.
 
 Two measurements, as in the WildChat paper:
 

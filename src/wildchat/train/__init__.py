@@ -1,4 +1,4 @@
-"""Supervised fine-tuning on collected conversations (issue #8).
+"""Supervised fine-tuning on collected conversations.
 
 * :mod:`wildchat.train.split` -- the deterministic held-out split shared by
   ``export-sft`` (which excludes it) and ``eval nll`` (which scores only it);
