@@ -40,10 +40,14 @@ from wildchat.schema import Message
 __all__ = [
     "ExchangeOutcome",
     "PreparedExchange",
+    "ReplyParent",
     "Transactor",
     "finish_exchange",
     "record_consent",
+    "reply_values",
+    "retrying",
     "start_exchange",
+    "store_reply",
 ]
 
 T = TypeVar("T")
@@ -106,7 +110,7 @@ class ExchangeOutcome:
     error: str | None = None
 
 
-def _retrying(fn: Callable[[], T], attempts: int = 4) -> T:
+def retrying(fn: Callable[[], T], attempts: int = 4) -> T:
     """Retry transient database errors (a locked SQLite file, a dropped connection)."""
     for i in range(attempts - 1):
         try:
@@ -165,7 +169,7 @@ def record_consent(
                     raise
         return row
 
-    return _retrying(run)
+    return retrying(run)
 
 
 def _branch(rows: dict[int, Any], leaf_id: int) -> list[Message]:
@@ -286,25 +290,32 @@ def start_exchange(
                 403, "consent_required", "consent not found; please agree to the terms again"
             ) from exc
 
-    return _retrying(run)
+    return retrying(run)
 
 
-def finish_exchange(sf: Transactor, prepared: PreparedExchange, outcome: ExchangeOutcome) -> int:
-    """Store the assistant turn (complete or partial); returns its id.
+class ReplyParent(Protocol):
+    """Where a reply goes: what both the page's and the gateway's prepared exchanges carry."""
 
-    Idempotent under retries: the row's ``request_id`` is chosen once, so a
-    retry after a commit whose acknowledgement was lost finds the stored row
-    instead of adding a second one.
-    """
-    request_id = uuid.uuid4().hex
-    values = {
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def user_turn_id(self) -> int: ...
+    @property
+    def user_turn_index(self) -> int: ...
+    @property
+    def requested_at(self) -> datetime: ...
+
+
+def reply_values(prepared: ReplyParent, outcome: ExchangeOutcome) -> dict[str, Any]:
+    """The assistant-turn row of ``outcome`` under ``prepared``'s user turn, with a fresh ``request_id``."""
+    return {
         "conversation_id": prepared.conversation_id,
         "parent_id": prepared.user_turn_id,
         "turn_index": prepared.user_turn_index + 1,
         "role": "assistant",
         "content": outcome.content.replace("\x00", "\ufffd"),
         "created_at": outcome.finished_at,
-        "request_id": request_id,
+        "request_id": uuid.uuid4().hex,
         "model": outcome.model,
         "backend_model": outcome.backend_model[:256],
         "requested_at": prepared.requested_at,
@@ -315,15 +326,29 @@ def finish_exchange(sf: Transactor, prepared: PreparedExchange, outcome: Exchang
         "error": outcome.error,
     }
 
+
+def store_reply(tx: Transactor, values: dict[str, Any]) -> int:
+    """Insert the assistant turn ``values`` (from :func:`reply_values`) once; returns its id.
+
+    Idempotent under retries: the row's ``request_id`` is chosen once, so a
+    retry after a commit whose acknowledgement was lost finds the stored row
+    instead of adding a second one.
+    """
+
     def run() -> int:
         try:
-            with sf.begin() as s:
+            with tx.begin() as s:
                 return int(s.execute(_INSERT_TURN, values).scalar_one())
         except IntegrityError:
-            with sf.begin() as s:
-                existing = s.execute(_TURN_BY_REQUEST, {"rid": request_id}).scalar_one_or_none()
+            with tx.begin() as s:
+                existing = s.execute(_TURN_BY_REQUEST, {"rid": values["request_id"]}).scalar_one_or_none()
             if existing is None:
                 raise
             return int(existing)
 
-    return _retrying(run)
+    return retrying(run)
+
+
+def finish_exchange(sf: Transactor, prepared: PreparedExchange, outcome: ExchangeOutcome) -> int:
+    """Store the assistant turn (complete or partial); returns its id (idempotent: :func:`store_reply`)."""
+    return store_reply(sf, reply_values(prepared, outcome))

@@ -33,21 +33,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, Table, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from wildchat.collect.client import ClientInfo
 from wildchat.collect.db.models import ConsentRow, ConversationRow, TurnRow
 from wildchat.collect.errors import ApiError
 from wildchat.collect.gateway.tombstones import find_tombstoned
-from wildchat.collect.store import ExchangeOutcome
+from wildchat.collect.store import ExchangeOutcome, reply_values, retrying, store_reply
 from wildchat.schema import Message
 
 __all__ = [
@@ -59,7 +58,6 @@ __all__ = [
     "start_gateway_exchange",
 ]
 
-T = TypeVar("T")
 _LABEL = b"wildchat/gateway-address/v1"
 _ROLE = {"system": b"S", "user": b"U", "assistant": b"A"}
 _TURNS: Table = TurnRow.__table__  # type: ignore[assignment]
@@ -78,7 +76,6 @@ _BY_ADDRESS = (
     .where(_TURNS.c.address.in_(bindparam("addrs", expanding=True)))
     .order_by(_TURNS.c.id)
 )
-_TURN_BY_REQUEST = select(_TURNS.c.id).where(_TURNS.c.request_id == bindparam("rid"))
 
 
 def address_key(secret: bytes) -> bytes:
@@ -118,15 +115,6 @@ class GatewayPrepared:
     history: list[Message]
     requested_at: datetime
     new_turns: int
-
-
-def _retrying(fn: Callable[[], T], attempts: int = 4) -> T:
-    for i in range(attempts - 1):
-        try:
-            return fn()
-        except OperationalError:
-            time.sleep(0.05 * 2**i)
-    return fn()
 
 
 def _check_live(conn: Any, consent_id: str) -> None:
@@ -265,7 +253,7 @@ def start_gateway_exchange(
         except IntegrityError as exc:  # the consent row is gone
             raise ApiError(401, "invalid_api_key", "this API key was revoked") from exc
 
-    return _retrying(run)
+    return retrying(run)
 
 
 def finish_gateway_exchange(
@@ -273,40 +261,11 @@ def finish_gateway_exchange(
 ) -> int:
     """Store the reply (complete, partial or empty) under the user turn; returns its id.
 
-    Idempotent under retries (one ``request_id`` per call, looked up after a
-    failed commit), like the page's :func:`wildchat.collect.store.finish_exchange`.
+    The page's row (:func:`wildchat.collect.store.reply_values`) plus the
+    gateway's source and the reply's content address; stored once under
+    retries by :func:`wildchat.collect.store.store_reply`.
     """
-    request_id = uuid.uuid4().hex
-    content = outcome.content.replace("\x00", "\ufffd")
-    values = {
-        "conversation_id": prepared.conversation_id,
-        "parent_id": prepared.user_turn_id,
-        "turn_index": prepared.user_turn_index + 1,
-        "role": "assistant",
-        "content": content,
-        "created_at": outcome.finished_at,
-        "request_id": request_id,
-        "model": outcome.model,
-        "backend_model": outcome.backend_model[:256],
-        "requested_at": prepared.requested_at,
-        "finished_at": outcome.finished_at,
-        "finish_reason": outcome.finish_reason,
-        "params": outcome.params,
-        "usage": outcome.usage,
-        "error": outcome.error,
-        "source": "gateway",
-        "address": extend_address(key, prepared.user_address, "assistant", content),
-    }
-
-    def run() -> int:
-        try:
-            with engine.begin() as conn:
-                return int(conn.execute(_INSERT_TURN, values).scalar_one())
-        except IntegrityError:
-            with engine.begin() as conn:
-                existing = conn.execute(_TURN_BY_REQUEST, {"rid": request_id}).scalar_one_or_none()
-            if existing is None:
-                raise
-            return int(existing)
-
-    return _retrying(run)
+    values = reply_values(prepared, outcome)
+    values["source"] = "gateway"
+    values["address"] = extend_address(key, prepared.user_address, "assistant", values["content"])
+    return store_reply(engine, values)
