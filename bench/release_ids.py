@@ -1,4 +1,4 @@
-"""Cost of keyed release ids (``wildchat.curate.address.release_ids``) per conversation and per exchange.
+"""Cost of keyed release ids (``wildchat.curate.link.address.release_ids``) per conversation and per exchange.
 
 Curation publishes keyed ids instead of the linker's content addresses; the
 keying runs in the workers that assemble each unit.  This measures that cost
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from wildchat.curate.address import ids_key, release_ids
+from wildchat.curate.link.address import ids_key, release_ids
 
 
 def _best(fn: object, repeat: int) -> float:

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wildchat.curate.config import CurateConfig, load_config
+from wildchat.curate.stages.config import CurateConfig, load_config
 from wildchat.curate.pipeline import CurateResult, run_curate
 from wildchat.schema import RawLog, parse_raw_log
 

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 from curate_helpers import STAGES, Logs, read_full
 
-from wildchat.curate.config import DEFAULT_STAGES, load_config
+from wildchat.curate.stages.config import DEFAULT_STAGES, load_config
 from wildchat.curate.pipeline import run_curate
-from wildchat.curate.stage import StageStats
+from wildchat.curate.stages.base import StageStats
 from wildchat.curate.stages.pii import PiiStage
 from wildchat.enrich.pii.spans import RedactionResult
 from wildchat.schema import Conversation, Turn, release_schema, to_row
@@ -61,7 +61,7 @@ class _RecordingRedactor:
 
 
 def _batch(turn_langs: list[str | None], conv_lang: str | None) -> pa.RecordBatch:
-    from wildchat.curate.batch import pipeline_schema
+    from wildchat.curate.stages.batch import pipeline_schema
 
     turns = [
         Turn(content=EMAIL_TEXT if i == 0 else "ok", role="user", language=lang)

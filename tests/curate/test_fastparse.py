@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from wildchat.curate.fastparse import fast_fields
+from wildchat.curate.link.fastparse import fast_fields
 from wildchat.schema import RecordError, parse_raw_log
 
 scalars = st.one_of(

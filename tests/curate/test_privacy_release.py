@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from curate_helpers import Logs, read_full
 
-from wildchat.curate.batch import set_column
-from wildchat.curate.keys import key_path
-from wildchat.curate.stage import Stage
+from wildchat.curate.stages.batch import set_column
+from wildchat.curate.link.keys import key_path
+from wildchat.curate.stages.base import Stage
 from wildchat.curate.stages import register_stage
 from wildchat.formats.hashing import conversation_hash
 from wildchat.privacy import GeoLocator, hmac_ip, rekey_hash

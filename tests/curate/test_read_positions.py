@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from wildchat.curate.ingest import Unit, iter_unit, read_positions
+from wildchat.curate.link.ingest import Unit, iter_unit, read_positions
 from wildchat.skips import SkipReport
 
 

@@ -12,8 +12,8 @@ from curate_helpers import STAGES, Logs, read_full
 from typer.testing import CliRunner
 
 from wildchat.cli.main import app
-from wildchat.curate.address import ids_key, release_ids
-from wildchat.curate.link import link_logs
+from wildchat.curate.link.address import ids_key, release_ids
+from wildchat.curate.link.logs import link_logs
 
 runner = CliRunner()
 PIPE = f"pipeline.stages={list(STAGES)!r}"

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from curate_helpers import Logs, read_full, texts
 
-from wildchat.curate.stage import Stage
+from wildchat.curate.stages.base import Stage
 from wildchat.curate.stages import register_stage
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from curate_helpers import STAGES, Logs, read_full
 
-from wildchat.curate.config import DEFAULT_STAGES
+from wildchat.curate.stages.config import DEFAULT_STAGES
 from wildchat.curate.stages import available_stages
 from wildchat.curate.stages.headers import HeadersStage, first_language_tag
 

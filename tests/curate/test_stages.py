@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 from curate_helpers import Logs, read_full, texts
 
-from wildchat.curate.batch import tag
-from wildchat.curate.stage import Stage, StageConfigError
+from wildchat.curate.stages.batch import tag
+from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import available_stages, get_stage
 from wildchat.curate.stages.clean import first_user_hash
 
@@ -174,8 +174,8 @@ class _Shrinker(Stage):
 
 
 def _batch(logs: Logs) -> pa.RecordBatch:
-    from wildchat.curate.assemble import assemble, log_text
-    from wildchat.curate.link import link_logs
+    from wildchat.curate.link.assemble import assemble, log_text
+    from wildchat.curate.link.logs import link_logs
 
     kept, res = link_logs(logs.raw_logs())
     plan = res.plans[0]

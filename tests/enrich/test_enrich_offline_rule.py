@@ -8,7 +8,7 @@ import time
 import pytest
 from test_enrich_stages import ABUSE, PLAIN, _batch, _row, _turns
 
-from wildchat.curate.stage import StageConfigError
+from wildchat.curate.stages.base import StageConfigError
 from wildchat.curate.stages.moderation import ModerationStage
 from wildchat.enrich.moderation.offline import OfflineToxicity
 from wildchat.enrich.moderation.profanity import OfflineDefault, OfflineRule, ProfanityToxicity, combine

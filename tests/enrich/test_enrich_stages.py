@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 from moderation_fake import FakeState, serve
 
-from wildchat.curate.batch import pipeline_schema, tag
-from wildchat.curate.stage import StageConfigError
+from wildchat.curate.stages.batch import pipeline_schema, tag
+from wildchat.curate.stages.base import StageConfigError
 from wildchat.curate.stages import get_stage
 from wildchat.curate.stages.jailbreak import JailbreakStage
 from wildchat.curate.stages.language import LanguageStage
@@ -332,7 +332,7 @@ def test_moderation_two_tier_and_embedding_on_the_shipped_head() -> None:
 
 
 def test_moderation_engine_from_the_cli_override() -> None:
-    from wildchat.curate.config import load_config
+    from wildchat.curate.stages.config import load_config
 
     for value in ("embedding", "two-tier", "offline"):
         cfg = load_config(overrides=[f"moderation.engine={value}"]).stage_config("moderation")

@@ -132,7 +132,7 @@ def test_parquet_bad_rows(tmp_path: Path) -> None:
 
 
 def test_convert_from_raw_logs(tmp_path: Path) -> None:
-    """Raw logs -> conversations through the curation package's linking (needs wildchat.curate.link)."""
+    """Raw logs -> conversations through the curation package's linking (needs wildchat.curate.link.logs)."""
     from wildchat.formats import iter_conversations
     from wildchat.formats.hashing import conversation_hash
 

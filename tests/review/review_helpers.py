@@ -223,7 +223,7 @@ def curate_prompts(prompts: list[str], out: Path) -> Path:
     """
     from datetime import UTC, datetime, timedelta
 
-    from wildchat.curate.config import load_config
+    from wildchat.curate.stages.config import load_config
     from wildchat.curate.pipeline import run_curate
 
     t0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Open a release folder for auditing, or say exactly why it is not one.
 
-A release (see :mod:`wildchat.curate.writer`) is ``full/`` and ``public/``
+A release (see :mod:`wildchat.curate.release.writer`) is ``full/`` and ``public/``
 Parquet shards in the release schema plus ``stats.json`` and ``README.md``.
 Before anything is scanned, every check below runs, so bad input fails fast
 with an error naming the file and nothing is written:

@@ -8,7 +8,7 @@ import typer
 
 
 def _list_stages() -> None:
-    from wildchat.curate.config import DEFAULT_STAGES
+    from wildchat.curate.stages.config import DEFAULT_STAGES
     from wildchat.curate.stages import available_stages
 
     typer.echo(
@@ -68,8 +68,8 @@ def curate(
     ),
 ) -> None:
     """Curate raw logs into a release in the WildChat-1M schema."""
-    from wildchat.curate.config import load_config
-    from wildchat.curate.stage import StageConfigError
+    from wildchat.curate.stages.config import load_config
+    from wildchat.curate.stages.base import StageConfigError
 
     if list_stages:
         _list_stages()

@@ -12,14 +12,14 @@ one without ``privacy`` would publish the deployment's ``hashed_ip``s, so
 such a run raises :class:`UnsafeReleaseError` unless ``allow_unredacted`` --
 and then the first lines of ``stats.json`` and the card say so.
 
-Published ids: the release key reaches :func:`~wildchat.curate.linkplan.link`
-as :func:`~wildchat.curate.address.ids_key`, so every published
+Published ids: the release key reaches :func:`~wildchat.curate.link.linkplan.link`
+as :func:`~wildchat.curate.link.address.ids_key`, so every published
 ``conversation_id``/``turn_identifier`` is keyed.
 
 ``stats.json`` and the card publish counts, not lists: no input paths, no
 skip or drop examples (those go to ``OUT/.state/details.json``, mode 0600,
 working state that is never published), no hold-out or dev-account values
-(:meth:`~wildchat.curate.stage.Stage.public_config`), and an absolute path in
+(:meth:`~wildchat.curate.stages.base.Stage.public_config`), and an absolute path in
 a stage config is reduced to its file name.
 """
 
@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from wildchat import __version__
-from wildchat.curate.address import ids_key
-from wildchat.curate.card import write_card
-from wildchat.curate.config import CurateConfig, build_stages
-from wildchat.curate.ingest import Unit, expand, plan_units
-from wildchat.curate.keys import ReleaseKey
-from wildchat.curate.linkplan import LinkResult, link
-from wildchat.curate.publish import (
+from wildchat.curate.link.address import ids_key
+from wildchat.curate.release.card import write_card
+from wildchat.curate.stages.config import CurateConfig, build_stages
+from wildchat.curate.link.ingest import Unit, expand, plan_units
+from wildchat.curate.link.keys import ReleaseKey
+from wildchat.curate.link.linkplan import LinkResult, link
+from wildchat.curate.release.publish import (
     PROTECTIVE_STAGES,
     UnsafeReleaseError,
     guard,
@@ -54,10 +54,10 @@ from wildchat.curate.publish import (
     split_details,
     write_private_json,
 )
-from wildchat.curate.scan import ScanChunk
-from wildchat.curate.shard import ShardJob, WriteOptions
-from wildchat.curate.stage import StageStats
-from wildchat.curate.writer import ShardSummary, read_marker
+from wildchat.curate.link.scan import ScanChunk
+from wildchat.curate.stages.shard import ShardJob, WriteOptions
+from wildchat.curate.stages.base import StageStats
+from wildchat.curate.release.writer import ShardSummary, read_marker
 from wildchat.skips import SkipReport
 
 __all__ = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from wildchat.curate.config import CurateConfig
+from wildchat.curate.stages.config import CurateConfig
 from wildchat.ledger import LedgerError, LedgerKey, LedgerSet, read_ledger, resolve_ledger_key
 
 __all__ = ["add_takedowns", "database_ledger"]

@@ -163,7 +163,7 @@ def read_conversations(paths: Sequence[Path], report: SkipReport) -> Iterator[Co
     read any further is one ``unreadable_file`` skip; the others still link.
     """
     try:
-        from wildchat.curate.link import conversations_from_logs
+        from wildchat.curate.link.logs import conversations_from_logs
     except ImportError as exc:  # the curation package is optional at import time
         raise RuntimeError(
             "converting raw logs needs wildchat.curate.link.conversations_from_logs, which is not available"

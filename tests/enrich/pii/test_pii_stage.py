@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wildchat.curate.batch import pipeline_schema, tag
-from wildchat.curate.stage import StageConfigError
+from wildchat.curate.stages.batch import pipeline_schema, tag
+from wildchat.curate.stages.base import StageConfigError
 from wildchat.curate.stages import get_stage
 from wildchat.curate.stages.pii import PiiStage, build_whitelist, whitelist_counts
 from wildchat.enrich.pii import Whitelist

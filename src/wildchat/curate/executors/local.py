@@ -15,11 +15,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from wildchat.curate.ingest import Unit
-from wildchat.curate.scan import ScanChunk, scan_unit
-from wildchat.curate.shard import ShardJob, WriteOptions, run_shard
-from wildchat.curate.stage import Stage
-from wildchat.curate.writer import ShardSummary
+from wildchat.curate.link.ingest import Unit
+from wildchat.curate.link.scan import ScanChunk, scan_unit
+from wildchat.curate.stages.shard import ShardJob, WriteOptions, run_shard
+from wildchat.curate.stages.base import Stage
+from wildchat.curate.release.writer import ShardSummary
 
 __all__ = ["LocalExecutor"]
 

@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.batch import set_column
-from wildchat.curate.ingest import Unit
-from wildchat.curate.scan import ScanChunk, scan_unit
-from wildchat.curate.shard import ShardJob, WriteOptions, build_batch, run_stages
-from wildchat.curate.stage import Stage, StageStats
-from wildchat.curate.writer import ShardSummary, write_shard
+from wildchat.curate.stages.batch import set_column
+from wildchat.curate.link.ingest import Unit
+from wildchat.curate.link.scan import ScanChunk, scan_unit
+from wildchat.curate.stages.shard import ShardJob, WriteOptions, build_batch, run_stages
+from wildchat.curate.stages.base import Stage, StageStats
+from wildchat.curate.release.writer import ShardSummary, write_shard
 
 __all__ = ["RayExecutor"]
 

@@ -1,11 +1,13 @@
-"""The stage registry: name -> :class:`~wildchat.curate.stage.Stage` subclass.
+"""The stage registry: name -> :class:`~wildchat.curate.stages.base.Stage` subclass.
 
 Register a stage with the :func:`register_stage` class decorator in a module
 that is imported by :func:`available_stages`:
 
-* every submodule of this package (``wildchat.curate.stages.<x>``) is
-  imported on first lookup, so a new file here is picked up without editing
-  this one (enrichment: ``language``, ``moderation``, ``pii``, ``jailbreak``);
+* every submodule of this package (``wildchat.curate.stages.<x>``) except
+  the framework modules (:data:`FRAMEWORK`: ``base``, ``batch``, ``config``,
+  ``shard``) is imported on first lookup, so a new file here is picked up
+  without editing this one (enrichment: ``language``, ``moderation``,
+  ``pii``, ``jailbreak``);
 * third-party packages can add stages through the ``wildchat.curate_stages``
   entry-point group (the entry point names a module to import).
 
@@ -20,7 +22,7 @@ import importlib.metadata
 import pkgutil
 from typing import TypeVar
 
-from wildchat.curate.stage import Stage
+from wildchat.curate.stages.base import Stage
 
 __all__ = ["STAGES", "available_stages", "get_stage", "register_stage"]
 
@@ -30,6 +32,8 @@ STAGES: dict[str, type[Stage]] = {}
 S = TypeVar("S", bound=type[Stage])
 
 ENTRY_POINT_GROUP = "wildchat.curate_stages"
+#: modules of this package that are the stage framework, not stages
+FRAMEWORK = frozenset({"base", "batch", "config", "shard"})
 _loaded = False
 
 
@@ -52,7 +56,7 @@ def _load_modules() -> None:
         return
     _loaded = True
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
+        if not info.name.startswith("_") and info.name not in FRAMEWORK:
             importlib.import_module(f"{__name__}.{info.name}")
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         importlib.import_module(ep.value.split(":")[0])

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wildchat.curate.batch import tag, turn_field, turn_offsets
-from wildchat.curate.stage import Stage, StageConfigError
+from wildchat.curate.stages.batch import tag, turn_field, turn_offsets
+from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
 from wildchat.privacy import normalize_ip
 from wildchat.schema import parse_timestamp

@@ -40,8 +40,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from wildchat.curate.batch import turn_field, with_turn_fields
-from wildchat.curate.stage import Stage, StageConfigError
+from wildchat.curate.stages.batch import turn_field, with_turn_fields
+from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
 
 __all__ = ["JailbreakStage"]

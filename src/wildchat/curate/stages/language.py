@@ -33,8 +33,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from wildchat.curate.batch import set_column, turn_field, turn_offsets, with_turn_fields
-from wildchat.curate.stage import Stage, StageConfigError
+from wildchat.curate.stages.batch import set_column, turn_field, turn_offsets, with_turn_fields
+from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
 
 __all__ = ["LanguageStage"]

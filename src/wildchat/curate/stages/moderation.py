@@ -43,7 +43,7 @@ judge the turn and no other engine says toxic.  Conversation ``toxic``: any
 turn.  Never drops a row.  ``public_config()["engines"]`` lists the engines
 that decide ``toxic`` (the card and ``stats.json`` show it).
 
-Counters (``stats.json`` per stage ``counters``; see :mod:`wildchat.curate.stage`):
+Counters (``stats.json`` per stage ``counters``; see :mod:`wildchat.curate.stages.base`):
 ``turns_judged`` (turns in scope), ``judged:<engine>`` (turns that engine
 returned an answer for), ``turns_toxic``, ``turns_unknown``, and for OpenAI
 ``openai_missing`` (no answer after the retry budget), ``openai_cache_hits``,
@@ -60,8 +60,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from wildchat.curate.batch import set_column, turn_field, turn_offsets, with_turn_fields
-from wildchat.curate.stage import Stage, StageConfigError
+from wildchat.curate.stages.batch import set_column, turn_field, turn_offsets, with_turn_fields
+from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
 from wildchat.schema import DetoxifyScores, Moderation, release_schema, to_row
 

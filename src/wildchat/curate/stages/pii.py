@@ -57,8 +57,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.batch import set_column, turn_field, turn_offsets, with_turn_fields
-from wildchat.curate.stage import Stage, StageConfigError
+from wildchat.curate.stages.batch import set_column, turn_field, turn_offsets, with_turn_fields
+from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
 
 __all__ = ["PiiStage", "build_whitelist", "whitelist_counts"]

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from wildchat.curate.config import CurateConfig
+from wildchat.curate.stages.config import CurateConfig
 
 __all__ = [
     "PROTECTIVE_STAGES",

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from wildchat.curate.stage import StageStats
+from wildchat.curate.stages.base import StageStats
 from wildchat.schema import release_schema
 
 __all__ = ["PARQUET_OPTIONS", "ShardSummary", "finalize", "public_mask", "shard_name", "write_shard"]

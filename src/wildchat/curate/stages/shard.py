@@ -13,11 +13,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wildchat.curate.assemble import assemble, log_text
-from wildchat.curate.ingest import Unit, read_positions
-from wildchat.curate.linkplan import UnitPlan
-from wildchat.curate.stage import Stage, StageStats
-from wildchat.curate.writer import ShardSummary, write_shard
+from wildchat.curate.link.assemble import assemble, log_text
+from wildchat.curate.link.ingest import Unit, read_positions
+from wildchat.curate.link.linkplan import UnitPlan
+from wildchat.curate.stages.base import Stage, StageStats
+from wildchat.curate.release.writer import ShardSummary, write_shard
 
 __all__ = ["ShardJob", "WriteOptions", "build_batch", "run_shard", "run_stages"]
 

@@ -20,7 +20,7 @@ I/O.  The contract below is stable -- other packages code against it.
   lists that name held-out items or people (hold-out hashes, dev accounts).
 * ``process_dropped`` -- ``True`` for cheap vectorised stages that may be
   handed rows already dropped (their results on those rows are ignored:
-  :func:`~wildchat.curate.batch.tag` never overwrites a reason).  Saves the
+  :func:`~wildchat.curate.stages.batch.tag` never overwrites a reason).  Saves the
   filter/merge copies; leave it ``False`` for expensive stages.
 
 **Lifecycle.** ``__init__(**config)`` only merges config over ``defaults`` (no
@@ -31,13 +31,13 @@ or Ray actor; it is idempotent.
 **Transform.** :meth:`process` is pure: ``pa.RecordBatch -> pa.RecordBatch``.
 Input rows are release conversations: every field of
 :func:`wildchat.schema.release_schema` (enrichment fields null until a stage
-fills them), plus pipeline columns (see :mod:`wildchat.curate.batch`):
+fills them), plus pipeline columns (see :mod:`wildchat.curate.stages.batch`):
 ``drop_reason`` (string, null = kept) and columns whose names start with
 ``_`` (never written to the release).  :meth:`process` receives only rows
 that are still kept; it returns the *same rows in the same order*, may replace
 column values (keeping each column's type), may add ``_`` columns, and
 removes a row only by *tagging* it: setting ``drop_reason`` (helpers:
-:func:`wildchat.curate.batch.tag`).  :meth:`__call__` is what executors call:
+:func:`wildchat.curate.stages.batch.tag`).  :meth:`__call__` is what executors call:
 it runs :meth:`process` on the kept rows, merges dropped rows back in their
 places and counts :class:`StageStats` (rows in/out, drops by reason with
 example conversation ids, seconds).

@@ -1,7 +1,7 @@
 """Second pass: conversation-ending logs + link plan -> a pipeline record batch.
 
 Pure: takes the texts of the conversation-ending logs of one unit (read back
-by position) and the unit's :class:`~wildchat.curate.linkplan.UnitPlan`, and
+by position) and the unit's :class:`~wildchat.curate.link.linkplan.UnitPlan`, and
 builds columns directly (no per-row dataclasses).  Turn fields follow
 WildChat: user turns carry ``country``/``state``/``hashed_ip``/``header`` of
 the request that sent them, assistant turns the ``timestamp`` of the reply;
@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.batch import pipeline_schema
-from wildchat.curate.linkplan import UnitPlan
-from wildchat.curate.scan import CONSENT_AFTER, CONSENT_MISSING
+from wildchat.curate.stages.batch import pipeline_schema
+from wildchat.curate.link.linkplan import UnitPlan
+from wildchat.curate.link.scan import CONSENT_AFTER, CONSENT_MISSING
 from wildchat.schema import RawLog
 
 __all__ = ["CONSENT_NAMES", "LogText", "assemble", "log_text", "most_frequent"]
@@ -53,7 +53,7 @@ def most_frequent(values: Sequence[Any]) -> Any:
 
 
 def assemble(plan: UnitPlan, texts: Sequence[LogText]) -> pa.RecordBatch:
-    """One pipeline batch (schema :func:`~wildchat.curate.batch.pipeline_schema`) for a unit."""
+    """One pipeline batch (schema :func:`~wildchat.curate.stages.batch.pipeline_schema`) for a unit."""
     schema = pipeline_schema()
     m = {name: plan.meta.column(name).to_pylist() for name in plan.meta.column_names}
     ts_list: list[int] = m["ts"]

@@ -2,7 +2,7 @@
 
 :func:`conversations_from_logs` is what ``wildchat convert --format rawlog``
 uses: the same first pass, link rules and assembly as ``wildchat curate``
-(see :mod:`wildchat.curate.linkplan` for the rules) with default options and
+(see :mod:`wildchat.curate.link.linkplan` for the rules) with default options and
 no cleaning or privacy stages.  It keeps the logs in memory; for large inputs
 use ``wildchat curate``, which reads them twice instead.
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from wildchat.curate.assemble import assemble, log_text
-from wildchat.curate.linkplan import BRANCH_POLICIES, DEFAULT_FAILED, LinkOptions, LinkResult, link
-from wildchat.curate.scan import ScanBuilder
-from wildchat.curate.writer import finalize
+from wildchat.curate.link.assemble import assemble, log_text
+from wildchat.curate.link.linkplan import BRANCH_POLICIES, DEFAULT_FAILED, LinkOptions, LinkResult, link
+from wildchat.curate.link.scan import ScanBuilder
+from wildchat.curate.release.writer import finalize
 from wildchat.schema import Conversation, RawLog, from_row
 from wildchat.skips import SkipReport
 

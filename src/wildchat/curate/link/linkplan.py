@@ -1,6 +1,6 @@
 """The global link step: which raw logs become conversations, and from what.
 
-Input: the first-pass :class:`~wildchat.curate.scan.ScanChunk` of every unit,
+Input: the first-pass :class:`~wildchat.curate.link.scan.ScanChunk` of every unit,
 in input order.  Everything here is vectorised numpy over 64-bit keys; no
 message text is in memory.  Rules, applied in this order (each drop counted):
 
@@ -24,7 +24,7 @@ next exchange's log is used, and the gap is counted (``missing_links``).
 
 Ids: plans carry the *internal* addresses (``conv_addr``, ``turn_keys``) and
 the release's id key; :meth:`UnitPlan.release_ids` turns them into the
-published, keyed ids (:func:`wildchat.curate.address.release_ids`) in the
+published, keyed ids (:func:`wildchat.curate.link.address.release_ids`) in the
 worker that assembles the unit, so keying costs the main process nothing.
 """
 
@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.address import release_ids
-from wildchat.curate.scan import ScanChunk
+from wildchat.curate.link.address import release_ids
+from wildchat.curate.link.scan import ScanChunk
 from wildchat.skips import MAX_EXAMPLES
 
 __all__ = ["BRANCH_POLICIES", "LinkOptions", "LinkResult", "UnitPlan", "link"]
@@ -121,7 +121,7 @@ def link(
 ) -> LinkResult:
     """Decide every log's fate; see the module docstring for the rules.
 
-    ``id_key`` (:func:`wildchat.curate.address.ids_key` of the release key)
+    ``id_key`` (:func:`wildchat.curate.link.address.ids_key` of the release key)
     goes into every plan; ``None`` leaves the ids unkeyed (not for releases).
     """
     res = LinkResult()

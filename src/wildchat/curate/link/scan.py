@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.address import address_log, session_root
-from wildchat.curate.fastparse import FastLog, fast_fields
-from wildchat.curate.ingest import Unit, iter_unit
+from wildchat.curate.link.address import address_log, session_root
+from wildchat.curate.link.fastparse import FastLog, fast_fields
+from wildchat.curate.link.ingest import Unit, iter_unit
 from wildchat.schema import RawLog, RecordError, parse_raw_log
 from wildchat.skips import SkipReport
 
@@ -188,7 +188,7 @@ class ScanBuilder:
         """Validate one decoded record and add it; count a skip if it is invalid.
 
         Validation is :func:`wildchat.schema.parse_raw_log` (the fast path of
-        :mod:`wildchat.curate.fastparse` only ever declines to decide).
+        :mod:`wildchat.curate.link.fastparse` only ever declines to decide).
         """
         fast = fast_fields(obj)
         if fast is not None:

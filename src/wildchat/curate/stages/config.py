@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wildchat.curate.linkplan import DEFAULT_FAILED, LinkOptions
-from wildchat.curate.stage import Stage, StageConfigError
+from wildchat.curate.link.linkplan import DEFAULT_FAILED, LinkOptions
+from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import available_stages, get_stage
 
 __all__ = ["DEFAULT_STAGES", "CurateConfig", "apply_overrides", "build_stages", "load_config"]

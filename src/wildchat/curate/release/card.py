@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from wildchat.curate.keys import ReleaseKey
+from wildchat.curate.link.keys import ReleaseKey
 from wildchat.schema import release_schema
 
 __all__ = ["render_card", "write_card"]
