@@ -39,8 +39,8 @@ def _pr(pred: list[str | None], gold: list[bool]) -> tuple[float, float, int]:
 def test_signatures_on_toxicchat_held_out_fold(shared_data: Path) -> None:
     rows = _toxicchat(shared_data)
     matcher = SignatureMatcher()
-    # measured: fold B (held out) P 0.800 (36/45) R 0.643; both folds P 0.867 R 0.752
-    for fold, min_p, min_r in ((1, 0.78, 0.62), (None, 0.85, 0.73)):
+    # measured: fold B (held out) P 0.818 (36/44) R 0.643; both folds P 0.895 (85/95) R 0.752
+    for fold, min_p, min_r in ((1, 0.80, 0.62), (None, 0.88, 0.73)):
         part = [r for r in rows if fold is None or r[2] == fold]
         p, r, flagged = _pr(matcher.match([t for t, _, _ in part]), [g for _, g, _ in part])
         print(f"signatures ToxicChat fold={fold} n={len(part)} P={p:.3f} R={r:.3f} flagged={flagged}")
@@ -69,3 +69,11 @@ def test_prefilter_agrees_on_real_text(shared_data: Path) -> None:
     texts = [t for t, _, _ in _toxicchat(shared_data)]
     texts += [t for t, _ in _injections(shared_data, "deepset-prompt-injections.json")]
     assert SignatureMatcher().match(texts) == SignatureMatcher(prefilter=False).match(texts)
+
+
+def test_instruction_overrides_in_ordinary_sharegpt_tasks_stay_unflagged(shared_data: Path) -> None:
+    doc = json.loads((shared_data / "sharegpt_v3_sample" / "sharegpt_v3_sample800.json").read_text("utf-8"))
+    turns = [m["value"] for r in doc for m in r["conversations"] if m.get("from") == "human"]
+    flagged = sum(1 for m in SignatureMatcher().match(turns) if m)
+    print(f"ShareGPT human turns flagged {flagged}/{len(turns)}")
+    assert flagged <= 2  # measured 1 (was 4: "ignore all previous instructions" SEO preambles)

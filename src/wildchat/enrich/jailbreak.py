@@ -197,6 +197,8 @@ class Signature:
     anchors: tuple[str, ...]
     min_matches: int = 1
     pattern_anchors: tuple[tuple[str, ...], ...] = ()
+    #: None: the cue alone names the turn; N: a text of >= N words also needs a rule-override cue
+    corroborate_from_words: int | None = None
 
 
 def load_signatures(path: str | Path | None = None) -> list[Signature]:
@@ -230,8 +232,36 @@ def load_signatures(path: str | Path | None = None) -> list[Signature]:
             raise ValueError(
                 f"jailbreak signatures: {name}: pattern_anchors needs one lower-case list per pattern"
             )
-        out.append(Signature(name, patterns, anchors, min_matches, per))
+        corroborate = fam.get("corroborate_from_words")
+        if corroborate is not None and (not isinstance(corroborate, int) or corroborate < 0):
+            raise ValueError(f"jailbreak signatures: {name}: corroborate_from_words must be an int >= 0")
+        out.append(Signature(name, patterns, anchors, min_matches, per, corroborate))
     return out
+
+
+def load_override_cues(path: str | Path | None = None) -> list[str]:
+    """The ``[override]`` cue regexes of a signatures TOML (default: built-in); none -> ``[]``.
+
+    A rule-override cue says the reply should drop its rules or carry harmful
+    content ("no restrictions", "explicit", "illegal", "OpenAI's policy" ...).
+    Families marked ``corroborate_from_words`` need one in long texts: a
+    role-play lock or an "ignore previous instructions" preamble on an
+    ordinary task (SEO, translation, a character chat) is not a jailbreak.
+    """
+    if path is None:
+        raw = resources.files("wildchat.enrich").joinpath(SIGNATURES_FILE).read_text(encoding="utf-8")
+    else:
+        raw = Path(path).read_text(encoding="utf-8")
+    try:
+        cues = [str(p) for p in tomllib.loads(raw).get("override", {}).get("patterns", [])]
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"jailbreak signatures: {exc}") from exc
+    for pat in cues:
+        try:
+            re.compile(pat)
+        except re.error as exc:
+            raise ValueError(f"jailbreak signatures: override cue: bad pattern ({exc})") from exc
+    return cues
 
 
 class SignatureMatcher:
@@ -245,9 +275,18 @@ class SignatureMatcher:
     False`` runs every regex (tests check both agree).
     """
 
-    def __init__(self, signatures: Sequence[Signature] | None = None, *, prefilter: bool = True) -> None:
+    def __init__(
+        self,
+        signatures: Sequence[Signature] | None = None,
+        *,
+        prefilter: bool = True,
+        override_cues: Sequence[str] | None = None,
+    ) -> None:
         self.signatures = list(load_signatures() if signatures is None else signatures)
         self.prefilter = prefilter
+        cues = load_override_cues() if override_cues is None else list(override_cues)
+        # no cue at all: nothing can corroborate, so marked families never fire alone in long texts
+        self._override = re.compile("|".join(f"(?:{c})" for c in cues) or r"(?!)", re.IGNORECASE)
         self._regexes = [
             re.compile("|".join(f"(?:{p})" for p in sig.patterns), re.IGNORECASE) for sig in self.signatures
         ]
@@ -283,17 +322,33 @@ class SignatureMatcher:
                     return min(starts)
         return None
 
+    def _corroborated(self, sig: Signature, norm: str, cache: dict[str, bool]) -> bool:
+        """True unless ``sig`` needs a rule-override cue in a text this long and ``norm`` has none."""
+        need = sig.corroborate_from_words
+        if need is None:
+            return True
+        if "words" not in cache:
+            cache["words"] = norm.count(" ") + 1 >= need
+        if not cache["words"]:
+            return True
+        if "override" not in cache:
+            cache["override"] = self._override.search(norm) is not None
+        return cache["override"]
+
     def match_one(self, text: str) -> str | None:
         norm = " ".join(text[:MAX_CHARS].split())
         low = norm.lower() if self.prefilter else ""
         present = {a for a in self._anchors if a in low}
         best: tuple[int, int] | None = None
+        cache: dict[str, bool] = {}
         for weak in (False, True):  # families needing several weak cues only name what no cue named
             for i, sig in enumerate(self.signatures):
                 if (sig.min_matches > 1) != weak or (self.prefilter and present.isdisjoint(sig.anchors)):
                     continue
                 start = self._search(i, norm, present)
-                if start is not None and (best is None or start < best[0]):
+                if start is None or not self._corroborated(sig, norm, cache):
+                    continue
+                if best is None or start < best[0]:
                     best = (start, i)
             if best is not None:
                 break
