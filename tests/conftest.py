@@ -93,4 +93,4 @@ def shared_data() -> Path:
     return path
 
 # The end-of-run summary of service-backed skips (a hook: pytest finds it by name here).
-from service_skips import pytest_terminal_summary  # noqa: E402,F401
+from tests.service_skips import pytest_terminal_summary  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 Browser tests, CLI tests and the fake OpenAI servers all need a live HTTP
 server; this module is the single copy of the start/wait/stop dance.
-(``tests/`` is on ``sys.path`` because ``tests/conftest.py`` lives there.)
+(Import it as ``tests.live_server``: ``tests/`` is a package.)
 """
 
 from __future__ import annotations

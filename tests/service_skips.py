@@ -1,6 +1,6 @@
 """One summary, at the end of a test run, of what skipped for want of a service, and how to get it.
 
-Kept out of ``conftest.py`` so tests can import it by a unique module name
+Kept out of ``conftest.py`` so tests can import it by an ordinary module name
 (several ``conftest`` modules exist under ``tests/``); ``tests/conftest.py``
 re-exports :func:`pytest_terminal_summary` so pytest registers the hook.
 """

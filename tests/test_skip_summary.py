@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from service_skips import ENABLE_SERVICES, pytest_terminal_summary, service_skips
+from tests.service_skips import ENABLE_SERVICES, pytest_terminal_summary, service_skips
 
 
 class Reporter:

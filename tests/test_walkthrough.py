@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from live_server import free_port
+from tests.live_server import free_port
 
 pytestmark = [pytest.mark.walkthrough, pytest.mark.slow, pytest.mark.timeout(3600)]
 

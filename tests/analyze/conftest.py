@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from analyze_helpers import WordCounter
+
+from tests.analyze.analyze_helpers import WordCounter
 
 
 @pytest.fixture

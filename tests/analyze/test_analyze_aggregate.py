@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from analyze_helpers import WordCounter, batch, conv, month
 
+from tests.analyze.analyze_helpers import WordCounter, batch, conv, month
 from wildchat.analyze.aggregate import DatasetStats
 from wildchat.schema import Turn
 

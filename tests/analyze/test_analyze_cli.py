@@ -9,9 +9,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from analyze_helpers import batch, conv, month
 from typer.testing import CliRunner
 
+from tests.analyze.analyze_helpers import batch, conv, month
 from wildchat.cli.main import app
 from wildchat.schema import Turn
 

@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from analyze_helpers import batch, conv
 
+from tests.analyze.analyze_helpers import batch, conv
 from wildchat.analyze.embed import EmbedUnavailable, model_folder, pca_2d
 from wildchat.analyze.run import AnalyzeOptions, run_analysis
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from analyze_helpers import batch, conv
 
+from tests.analyze.analyze_helpers import batch, conv
 from wildchat.analyze.inputs import dataset_names, is_prompts_file, iter_dataset, release_parquet_files
 from wildchat.skips import SkipReport
 

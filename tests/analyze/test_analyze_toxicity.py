@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from analyze_helpers import WordCounter, batch, conv, month
 
+from tests.analyze.analyze_helpers import WordCounter, batch, conv, month
 from wildchat.analyze.aggregate import DatasetStats
 from wildchat.schema import DetoxifyScores, Moderation, Turn
 

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from audit_helpers import raw_logs
+
+from tests.audit.audit_helpers import raw_logs
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from audit_helpers import EMAIL, FAST, PHONE, SECRET, audit, conversation, curate, write_release
 
+from tests.audit.audit_helpers import EMAIL, FAST, PHONE, SECRET, audit, conversation, curate, write_release
 from wildchat.audit import AuditInputError, audit_release, open_release
 from wildchat.audit.linkage import QuasiCounter
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from collect_helpers import PEER
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.collect.collect_helpers import PEER
 from wildchat.collect.app import create_app
 from wildchat.collect.settings import Settings, load_settings
 

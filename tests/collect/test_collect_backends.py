@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from collect_helpers import AGREE, all_turns, parse_sse, split_events
 from fastapi.testclient import TestClient
 
+from tests.collect.collect_helpers import AGREE, all_turns, parse_sse, split_events
 from wildchat.collect.backends.base import BackendError, Chunk, GenerationParams
 from wildchat.collect.backends.local import fit_history
 from wildchat.collect.backends.openai_compat import OpenAIBackend

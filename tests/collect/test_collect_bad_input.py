@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from collect_helpers import AGREE, all_turns, counts, parse_sse, split_events
 from fastapi.testclient import TestClient
+
+from tests.collect.collect_helpers import AGREE, all_turns, counts, parse_sse, split_events
 
 JSON = {"content-type": "application/json"}
 

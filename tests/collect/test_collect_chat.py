@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collect_helpers import AGREE, all_turns, counts, parse_sse, split_events
 from fastapi.testclient import TestClient
 
+from tests.collect.collect_helpers import AGREE, all_turns, counts, parse_sse, split_events
 from wildchat.collect.backends.base import Chunk, GenerationParams
 from wildchat.collect.backends.registry import BackendRegistry, ModelEntry
 from wildchat.collect.settings import parse_model_spec

@@ -9,7 +9,8 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from collect_helpers import AGREE, all_turns, parse_sse, split_events
+
+from tests.collect.collect_helpers import AGREE, all_turns, parse_sse, split_events
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres, pytest.mark.slow]
 

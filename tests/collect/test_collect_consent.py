@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from collect_helpers import AGREE, counts
 from fastapi.testclient import TestClient
 
+from tests.collect.collect_helpers import AGREE, counts
 from wildchat.collect.consent import ConsentSigner
 
 CHAT = {"message": "hello", "model": "echo"}

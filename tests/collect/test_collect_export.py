@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from collect_helpers import AGREE, parse_sse, split_events
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.collect.collect_helpers import AGREE, parse_sse, split_events
 from wildchat.cli.main import app as cli
 from wildchat.collect.db.models import ConsentRow
 from wildchat.collect.export import export_logs

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from collect_helpers import AGREE, PEER, all_turns, counts
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 
+from tests.collect.collect_helpers import AGREE, PEER, all_turns, counts
 from wildchat.collect.client import network_pseudonym
 from wildchat.collect.db.session import make_engine
 from wildchat.collect.errors import ApiError

@@ -9,9 +9,9 @@ from typing import Any
 
 import anyio
 import pytest
-from collect_helpers import AGREE, all_turns, parse_sse, split_events
 from sqlalchemy import event
 
+from tests.collect.collect_helpers import AGREE, all_turns, parse_sse, split_events
 from wildchat.collect.backends.base import Chunk, GenerationParams
 from wildchat.collect.client import ClientInfo
 from wildchat.collect.db.migrate import migrate

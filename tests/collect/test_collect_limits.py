@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from collect_helpers import AGREE, counts, parse_sse, split_events
 from fastapi.testclient import TestClient
+
+from tests.collect.collect_helpers import AGREE, counts, parse_sse, split_events
 
 MSG = {"model": "echo", "message": "hi"}
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 
 import pytest
-from collect_helpers import AGREE
 from fastapi.testclient import TestClient
 
+from tests.collect.collect_helpers import AGREE
 from wildchat.collect.markdown import ALLOWED_TAGS, render_markdown
 
 

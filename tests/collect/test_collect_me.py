@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collect_helpers import AGREE, parse_sse, split_events
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from tests.collect.collect_helpers import AGREE, parse_sse, split_events
 from wildchat.collect.db.models import ConsentRow, ConversationRow, LedgerRow, TurnRow
 from wildchat.collect.export import export_logs
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from live_server import free_port
+from tests.live_server import free_port
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from collect_helpers import AGREE
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
 
+from tests.collect.collect_helpers import AGREE
 from wildchat.collect.consent import default_consent_text, pick_document
 from wildchat.collect.db.migrate import migrate
 from wildchat.collect.db.models import ConsentDocumentRow, ConsentRow

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from collect_helpers import AGREE, parse_sse, split_events
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from live_server import live_server
+from tests.collect.collect_helpers import AGREE, parse_sse, split_events
+from tests.live_server import live_server
 from wildchat.collect.app import create_app
 from wildchat.collect.client import ClientInfo
 from wildchat.collect.db.models import ConsentRow, ConversationRow, TurnRow

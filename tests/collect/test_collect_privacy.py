@@ -5,11 +5,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 
-from collect_helpers import AGREE, PEER, all_turns
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from tests.collect.collect_helpers import AGREE, PEER, all_turns
 from wildchat.collect.client import resolve_client_ip
 from wildchat.privacy import GeoLocator, hmac_ip
 

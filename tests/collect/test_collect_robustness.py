@@ -8,9 +8,10 @@ from typing import Any
 
 import anyio
 import pytest
-from collect_helpers import AGREE, PEER, all_turns, parse_sse, split_events
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+
+from tests.collect.collect_helpers import AGREE, PEER, all_turns, parse_sse, split_events
 
 pytestmark = pytest.mark.anyio
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from collect_helpers import AGREE, parse_sse, split_events
 from sqlalchemy import create_engine, text
 
-from live_server import free_port
+from tests.collect.collect_helpers import AGREE, parse_sse, split_events
+from tests.live_server import free_port
 from wildchat.schema import parse_raw_log
 
 pytestmark = pytest.mark.slow

@@ -10,10 +10,10 @@ import json
 from typing import Any
 
 import pytest
-from collect_helpers import AGREE, all_turns, counts
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.collect.collect_helpers import AGREE, all_turns, counts
 from wildchat.collect.db.models import ApiKeyRow
 from wildchat.collect.export import iter_records
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from live_server import free_port
+from tests.live_server import free_port
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 

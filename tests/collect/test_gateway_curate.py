@@ -8,10 +8,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from collect_helpers import AGREE, parse_sse, split_events
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.collect.collect_helpers import AGREE, parse_sse, split_events
 from wildchat.cli.main import app as cli
 from wildchat.collect.export import export_logs
 

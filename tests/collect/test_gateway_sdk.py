@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from collect_helpers import AGREE
 from sqlalchemy import create_engine, text
 
-from live_server import free_port
+from tests.collect.collect_helpers import AGREE
+from tests.live_server import free_port
 from wildchat.schema import parse_raw_log
 
 pytestmark = pytest.mark.slow

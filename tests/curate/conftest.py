@@ -1,5 +1,5 @@
-"""Fixtures for the curation tests (helpers live in curate_helpers.py, importable by name)."""
+"""Fixtures for the curation tests (helpers live in ``tests.curate.curate_helpers``)."""
 
-from curate_helpers import curate, logs
+from tests.curate.curate_helpers import curate, logs
 
 __all__ = ["curate", "logs"]

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from curate_helpers import STAGES, Logs, read_full, texts
 from typer.testing import CliRunner
 
+from tests.curate.curate_helpers import STAGES, Logs, read_full, texts
 from wildchat.cli.main import app
 from wildchat.privacy import hmac_ip, rekey_hash
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from curate_helpers import STAGES, Logs, read_full
 
-from wildchat.curate.stages.config import DEFAULT_STAGES, load_config
+from tests.curate.curate_helpers import STAGES, Logs, read_full
 from wildchat.curate.pipeline import run_curate
 from wildchat.curate.stages.base import StageStats
+from wildchat.curate.stages.config import DEFAULT_STAGES, load_config
 from wildchat.curate.stages.pii import PiiStage
 from wildchat.enrich.pii.spans import RedactionResult
 from wildchat.schema import Conversation, Turn, release_schema, to_row

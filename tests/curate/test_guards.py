@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from curate_helpers import Logs, read_full
 from typer.testing import CliRunner
 
+from tests.curate.curate_helpers import Logs, read_full
 from wildchat.cli.main import app
 from wildchat.curate.stages.clean import first_user_hash
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from curate_helpers import Logs, read_full, texts
 
+from tests.curate.curate_helpers import Logs, read_full, texts
 from wildchat.curate.link.logs import LinkOptions, conversations_from_logs
 from wildchat.schema import Conversation
 from wildchat.skips import SkipReport

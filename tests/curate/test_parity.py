@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from curate_helpers import Logs
+
+from tests.curate.curate_helpers import Logs
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def _corpus(logs: Logs) -> None:
 
 
 def logs_consent() -> dict[str, str]:
-    from curate_helpers import CONSENT
+    from tests.curate.curate_helpers import CONSENT
 
     return CONSENT
 

@@ -11,12 +11,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from curate_helpers import Logs, read_full
 
-from wildchat.curate.stages.batch import set_column
+from tests.curate.curate_helpers import Logs, read_full
 from wildchat.curate.link.keys import key_path
-from wildchat.curate.stages.base import Stage
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import Stage
+from wildchat.curate.stages.batch import set_column
 from wildchat.formats.hashing import conversation_hash
 from wildchat.privacy import GeoLocator, hmac_ip, rekey_hash
 from wildchat.schema import release_schema

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
-from curate_helpers import STAGES, Logs, read_full
 from typer.testing import CliRunner
 
+from tests.curate.curate_helpers import STAGES, Logs, read_full
 from wildchat.cli.main import app
 from wildchat.curate.link.address import ids_key, release_ids
 from wildchat.curate.link.logs import link_logs

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from curate_helpers import CONSENT, STAGES, read_full
 from typer.testing import CliRunner
 
+from tests.curate.curate_helpers import CONSENT, STAGES, read_full
 from wildchat.cli.main import app
 from wildchat.formats import iter_conversations
 

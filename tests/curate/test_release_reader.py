@@ -10,9 +10,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from curate_helpers import Logs, read_full
 from typer.testing import CliRunner
 
+from tests.curate.curate_helpers import Logs, read_full
 from wildchat.cli.main import app
 from wildchat.formats.release import (
     ReleaseError,

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 import orjson
 import pyarrow as pa
 import pytest
-from curate_helpers import Logs, read_full, texts
 
-from wildchat.curate.stages.base import Stage
+from tests.curate.curate_helpers import Logs, read_full, texts
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import Stage
 
 
 def _many(logs: Logs, n: int = 40) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from curate_helpers import STAGES, Logs, read_full
 
-from wildchat.curate.stages.config import DEFAULT_STAGES
+from tests.curate.curate_helpers import STAGES, Logs, read_full
 from wildchat.curate.stages import available_stages
+from wildchat.curate.stages.config import DEFAULT_STAGES
 from wildchat.curate.stages.headers import HeadersStage, first_language_tag
 
 pytest.importorskip("ua_parser")

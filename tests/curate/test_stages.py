@@ -8,11 +8,11 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import pytest
-from curate_helpers import Logs, read_full, texts
 
-from wildchat.curate.stages.batch import tag
-from wildchat.curate.stages.base import Stage, StageConfigError
+from tests.curate.curate_helpers import Logs, read_full, texts
 from wildchat.curate.stages import available_stages, get_stage
+from wildchat.curate.stages.base import Stage, StageConfigError
+from wildchat.curate.stages.batch import tag
 from wildchat.curate.stages.clean import first_user_hash
 
 

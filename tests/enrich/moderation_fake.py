@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from live_server import live_server
+from tests.live_server import live_server
 
 CATS = [
     "harassment",

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moderation_fake import FakeState, serve
 
+from tests.enrich.moderation_fake import FakeState, serve
 from wildchat.enrich.moderation.openai_engine import OpenAIModeration, OpenAIModerationConfig, retry_after_s
 from wildchat.schema import Moderation
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from moderation_fake import FakeState, serve
 
-from wildchat.curate.stages.batch import pipeline_schema, tag
-from wildchat.curate.stages.base import StageConfigError
+from tests.enrich.moderation_fake import FakeState, serve
 from wildchat.curate.stages import get_stage
+from wildchat.curate.stages.base import StageConfigError
+from wildchat.curate.stages.batch import pipeline_schema, tag
 from wildchat.curate.stages.jailbreak import JailbreakStage
 from wildchat.curate.stages.language import LanguageStage
 from wildchat.curate.stages.moderation import ModerationStage
@@ -216,7 +216,8 @@ def test_moderation_openai_fills_column_and_missing_is_unknown(
 def test_moderation_hf_classifier_and_detoxify(tmp_path: Path) -> None:
     pytest.importorskip("transformers")
     import torch
-    from tiny_models import tiny_model_dir
+
+    from tests.enrich.tiny_models import tiny_model_dir
 
     model, _ = tiny_model_dir(tmp_path / "hf")
     batch = _batch([_row(0, [("user", "you are bad"), ("assistant", "")])])

@@ -11,8 +11,8 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import torch
-from tiny_models import LABELS, WORDS, tiny_model_dir
 
+from tests.enrich.tiny_models import LABELS, WORDS, tiny_model_dir
 from wildchat.enrich.moderation.transformer import (
     WindowedClassifier,
     load_detoxify,

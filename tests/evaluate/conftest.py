@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_openai_server import FakeState, serve
+
+from tests.evaluate.fake_openai_server import FakeState, serve
 
 
 @pytest.fixture
@@ -24,7 +25,8 @@ def fake_url(fake_state: FakeState) -> Iterator[str]:
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two tiny random Llama models (different seeds) sharing the byte-level tokenizer."""
     import torch
-    from evaluate_helpers import tiny_model_dir
+
+    from tests.evaluate.evaluate_helpers import tiny_model_dir
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("tiny_models")

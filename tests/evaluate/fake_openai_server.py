@@ -30,7 +30,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from live_server import live_server
+from tests.live_server import live_server
 
 _BY = re.compile(r"\[by ([A-Za-z0-9._-]+)\]")
 GARBAGE = ["Fine work. Score: [[7]]", "I liked it a lot.", "Score: [[42]]", "", "[[3]] or maybe [[9]]"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from evaluate_helpers import write_questions
 
+from tests.evaluate.evaluate_helpers import write_questions
 from wildchat.evaluate.endpoints import EndpointSyntaxError, parse_endpoint
 from wildchat.evaluate.judge_prompts import pair_prompt, prompt_set_sha256, single_prompt
 from wildchat.evaluate.questions import QuestionFileError, load_questions

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from evaluate_helpers import read_jsonl, write_questions
-from fake_openai_server import FakeState
 from typer.testing import CliRunner
 
+from tests.evaluate.evaluate_helpers import read_jsonl, write_questions
+from tests.evaluate.fake_openai_server import FakeState
 from wildchat.cli.main import app
 from wildchat.evaluate.judge_prompts import TEMPLATES, prompt_set_sha256
 

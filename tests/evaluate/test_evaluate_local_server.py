@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from evaluate_helpers import read_jsonl, write_questions
-from fake_openai_server import serve_app
 from typer.testing import CliRunner
 
+from tests.evaluate.evaluate_helpers import read_jsonl, write_questions
+from tests.evaluate.fake_openai_server import serve_app
 from wildchat.cli.main import app
 
 runner = CliRunner()

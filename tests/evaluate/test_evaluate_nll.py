@@ -8,9 +8,9 @@ import math
 from pathlib import Path
 
 import pytest
-from evaluate_helpers import sharegpt_file
 from typer.testing import CliRunner
 
+from tests.evaluate.evaluate_helpers import sharegpt_file
 from wildchat.cli.main import app
 from wildchat.evaluate.nll import encode_all, make_batches, score_encoded
 from wildchat.skips import SkipReport

@@ -6,8 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from evaluate_helpers import sharegpt_file
-
+from tests.evaluate.evaluate_helpers import sharegpt_file
 from wildchat.evaluate.nll_data import parse_dataset, select_conversations
 from wildchat.formats.hashing import conversation_hash
 from wildchat.schema import Turn

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evaluate_helpers import sharegpt_file
 from typer.testing import CliRunner
 
+from tests.evaluate.evaluate_helpers import sharegpt_file
 from wildchat.cli.main import app
 from wildchat.evaluate.nll_run import CPU_DEFAULTS, GPU_DEFAULTS, NllSettings, resolve_settings, run_nll
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from explore_web_helpers import (
+from fastapi.testclient import TestClient
+
+from tests.explore.explore_web_helpers import (
     ALPHA_N,
     ALPHA_VOLCANO,
     BETA_N,
@@ -24,8 +26,6 @@ from explore_web_helpers import (
     alpha_ip,
     build_test_index,
 )
-from fastapi.testclient import TestClient
-
 from wildchat.explore.app import create_explore_app
 from wildchat.explore.index import open_index
 from wildchat.explore.settings import load_explore_settings

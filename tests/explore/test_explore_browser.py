@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from explore_web_helpers import (
+
+from tests.explore.explore_web_helpers import (
     ALPHA_N,
     ALPHA_VOLCANO,
     BETA_N,
@@ -25,8 +26,7 @@ from explore_web_helpers import (
     alpha_ip,
     build_test_index,
 )
-
-from live_server import live_server
+from tests.live_server import live_server
 from wildchat.explore.app import create_explore_app
 from wildchat.explore.index import open_index
 from wildchat.explore.settings import load_explore_settings

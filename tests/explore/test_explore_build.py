@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from explore_index_helpers import BACKENDS, backend_url, conv, corpus, write_release
 
+from tests.explore.explore_index_helpers import BACKENDS, backend_url, conv, corpus, write_release
 from wildchat.explore import prepare
 from wildchat.explore.build import build_index, dataset_name
 from wildchat.explore.index import open_index

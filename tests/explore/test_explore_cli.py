@@ -10,10 +10,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from explore_web_helpers import ALPHA_N, ALPHA_VOLCANO, BETA_N, write_alpha, write_beta
 from typer.testing import CliRunner
 
-from live_server import free_port
+from tests.explore.explore_web_helpers import ALPHA_N, ALPHA_VOLCANO, BETA_N, write_alpha, write_beta
+from tests.live_server import free_port
 from wildchat.cli.main import app
 from wildchat.explore.index import open_index
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from explore_index_helpers import conv, corpus, write_release
 from sqlalchemy import event
 
+from tests.explore.explore_index_helpers import conv, corpus, write_release
 from wildchat.explore.build import build_index
 from wildchat.explore.index import open_index
 from wildchat.explore.query import parse_search_params

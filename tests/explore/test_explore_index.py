@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from explore_index_helpers import BACKENDS, backend_url, corpus, write_release
 
+from tests.explore.explore_index_helpers import BACKENDS, backend_url, corpus, write_release
 from wildchat.explore.build import build_index
 from wildchat.explore.index import Index, open_index
 from wildchat.explore.model import NotFound, QueryError, SearchQuery

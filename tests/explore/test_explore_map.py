@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from explore_index_helpers import conv, corpus, write_release
 
+from tests.explore.explore_index_helpers import conv, corpus, write_release
 from wildchat.analyze import embed as analyze_embed
 from wildchat.explore.build import build_index
 from wildchat.explore.index import open_index

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from explore_index_helpers import BACKENDS, T0, backend_url, conv, write_release
 from sqlalchemy import event, select, update
 
+from tests.explore.explore_index_helpers import BACKENDS, T0, backend_url, conv, write_release
 from wildchat.explore import counts as counts_module
 from wildchat.explore import ranking
 from wildchat.explore.build import build_index

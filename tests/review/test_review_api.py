@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from review_helpers import make_release
 
-from live_server import live_server
+from tests.live_server import live_server
+from tests.review.review_helpers import make_release
 from wildchat.review.app import STATIC_DIR, create_review_app
 from wildchat.review.sampling import draw_sample
 from wildchat.review.store import ReviewStore

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from review_helpers import HOSTILE
 
-from live_server import live_server
+from tests.live_server import live_server
+from tests.review.review_helpers import HOSTILE
 from wildchat.review.app import create_review_app
 from wildchat.review.sampling import Item, Sample, Stratum
 from wildchat.review.store import ReviewStore

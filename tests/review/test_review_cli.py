@@ -13,9 +13,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from review_helpers import assert_matches, make_release, run_contract
 from typer.testing import CliRunner
 
+from tests.review.review_helpers import assert_matches, make_release, run_contract
 from wildchat.cli.review import review_app
 from wildchat.review.card import CARD_BEGIN, STATS_KEY
 from wildchat.review.store import ReviewStore
@@ -241,7 +241,7 @@ def test_serve_command_runs_the_app(contract) -> None:
     import time
     import urllib.request
 
-    from live_server import free_port
+    from tests.live_server import free_port
 
     tmp, _release, _report, _truth = contract
     port = free_port()

@@ -13,7 +13,8 @@ import random
 from pathlib import Path
 
 import pytest
-from review_helpers import assert_matches, curate_prompts, release_truth, run_contract
+
+from tests.review.review_helpers import assert_matches, curate_prompts, release_truth, run_contract
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from review_helpers import make_release
 
+from tests.review.review_helpers import make_release
 from wildchat.review.sampling import ReleaseError, allocate, draw_sample
 from wildchat.review.tasks import ReleaseConfig, judge_turn, merge_strata
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from train_helpers import conversation, write_release
 from typer.testing import CliRunner
 
+from tests.train.train_helpers import conversation, write_release
 from wildchat.cli.main import app
 from wildchat.formats import iter_conversations
 from wildchat.skips import SkipReport
@@ -126,7 +126,7 @@ def test_min_turns_and_max_tokens(release: Path, tmp_path: Path) -> None:
 
 
 def test_max_tokens_with_a_model_tokenizer_counts_the_chat_template(release: Path, tmp_path: Path) -> None:
-    from train_helpers import tiny_tokenizer
+    from tests.train.train_helpers import tiny_tokenizer
 
     tok = tiny_tokenizer()
     tok.save_pretrained(str(tmp_path / "tok"))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from train_helpers import EXPECTED, MISMATCHED, TEMPLATES, labelled_runs, tiny_tokenizer
 
+from tests.train.train_helpers import EXPECTED, MISMATCHED, TEMPLATES, labelled_runs, tiny_tokenizer
 from wildchat.train.masking import IGNORE_INDEX, MaskingError, encode_chat, has_generation_markers
 
 SINGLE = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from train_helpers import labelled_runs
 
+from tests.train.train_helpers import labelled_runs
 from wildchat.train.masking import encode_chat
 from wildchat.train.models import (
     ModelLoadError,

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from train_helpers import CHATS, tiny_model_dir, tiny_tokenizer, write_messages
 
+from tests.train.train_helpers import CHATS, tiny_model_dir, tiny_tokenizer, write_messages
 from wildchat.train.masking import encode_chat
 from wildchat.train.packing import PackedCollator, pack
 from wildchat.train.trainer import TrainOptions, run_training

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from train_helpers import CHATML, labelled_runs, tiny_tokenizer
 from typer.testing import CliRunner
 
+from tests.train.train_helpers import CHATML, labelled_runs, tiny_tokenizer
 from wildchat.cli.main import app
 from wildchat.train.masking import MaskingError, encode_chat
 

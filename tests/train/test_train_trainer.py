@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from train_helpers import CHATS, tiny_model_dir, write_messages
 from typer.testing import CliRunner
 
+from tests.train.train_helpers import CHATS, tiny_model_dir, write_messages
 from wildchat.cli.main import app
 from wildchat.train.recipe import RecipeError, resolve_recipe, total_steps
 from wildchat.train.trainer import SftCollator, TrainError, TrainOptions, run_training
