@@ -217,9 +217,9 @@ def test_moderation_hf_classifier_and_detoxify(tmp_path: Path) -> None:
     pytest.importorskip("transformers")
     import torch
 
-    from tests.enrich.tiny_models import tiny_model_dir
+    from tests.builders.models import classifier_dir
 
-    model, _ = tiny_model_dir(tmp_path / "hf")
+    model, _ = classifier_dir(tmp_path / "hf")
     batch = _batch([_row(0, [("user", "you are bad"), ("assistant", "")])])
     always = ModerationStage(
         engines=["hf-classifier"], hf_model_dir=str(tmp_path / "hf"), hf_label="insult", hf_threshold=0.0

@@ -12,7 +12,7 @@ pytest.importorskip("transformers")
 
 import torch
 
-from tests.enrich.tiny_models import LABELS, WORDS, tiny_model_dir
+from tests.builders.models import LABELS, WORDS, classifier_dir
 from wildchat.enrich.moderation.transformer import (
     WindowedClassifier,
     load_detoxify,
@@ -36,7 +36,7 @@ def test_spread_caps_windows_keeping_ends() -> None:
 
 
 def test_hf_classifier_loads_local_dir_and_takes_max_over_windows(tmp_path: Path) -> None:
-    model, tok = tiny_model_dir(tmp_path)
+    model, tok = classifier_dir(tmp_path)
     clf = load_hf_classifier(tmp_path, max_windows=8)
     assert clf.labels == LABELS and clf.multi_label and clf.width == 22  # 20 words + [CLS] [SEP]
     short = "you are a good idiot"
@@ -52,7 +52,7 @@ def test_hf_classifier_loads_local_dir_and_takes_max_over_windows(tmp_path: Path
 
 
 def test_hf_classifier_bad_input(tmp_path: Path) -> None:
-    tiny_model_dir(tmp_path)
+    classifier_dir(tmp_path)
     clf = load_hf_classifier(tmp_path, max_windows=4)
     out = clf.score(["", "😀😀", "\x00\xff junk", "hello " * 200_000, "```code```", "\ud800 lone"])
     assert len(out) == 6 and all(set(o) == set(LABELS) for o in out)
@@ -60,7 +60,7 @@ def test_hf_classifier_bad_input(tmp_path: Path) -> None:
 
 
 def test_single_label_uses_softmax(tmp_path: Path) -> None:
-    tiny_model_dir(tmp_path, multi_label=False)
+    classifier_dir(tmp_path, multi_label=False)
     clf = load_hf_classifier(tmp_path)
     (s,) = clf.score(["hello world"])
     assert sum(s.values()) == pytest.approx(1.0, abs=1e-5)
@@ -68,7 +68,7 @@ def test_single_label_uses_softmax(tmp_path: Path) -> None:
 
 def test_detoxify_checkpoint_on_local_config(tmp_path: Path) -> None:
     cfg_dir = tmp_path / "base"
-    model, tok = tiny_model_dir(cfg_dir)
+    model, tok = classifier_dir(cfg_dir)
     ckpt = tmp_path / "tiny.ckpt"
     torch.save(
         {
@@ -125,7 +125,7 @@ def _release_checkpoint(path: Path, model: Any, state: dict[str, Any]) -> None:
 def test_detoxify_release_checkpoint_in_legacy_layout(tmp_path: Path) -> None:
     """Older transformers saved ``*.embeddings.position_ids``: strict loading alone rejects it."""
     cfg_dir = tmp_path / "base"
-    model, tok = tiny_model_dir(cfg_dir)
+    model, tok = classifier_dir(cfg_dir)
     state = dict(model.state_dict())
     assert "bert.embeddings.position_ids" not in state  # current transformers: non-persistent buffer
     legacy = {**state, "bert.embeddings.position_ids": torch.arange(24).unsqueeze(0)}
@@ -158,7 +158,7 @@ def test_corrupt_or_mismatched_checkpoint_is_a_clear_error(tmp_path: Path) -> No
     from wildchat.enrich.moderation.transformer import CheckpointError
 
     cfg_dir = tmp_path / "base"
-    model, _ = tiny_model_dir(cfg_dir)
+    model, _ = classifier_dir(cfg_dir)
     junk = tmp_path / "junk.ckpt"
     junk.write_bytes(b"\x00\x01 not a checkpoint" * 10)
     with pytest.raises(CheckpointError, match=r"junk\.ckpt"):

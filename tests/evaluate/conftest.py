@@ -26,8 +26,10 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two tiny random Llama models (different seeds) sharing the byte-level tokenizer."""
     import torch
 
-    from tests.evaluate.evaluate_helpers import tiny_model_dir
+    from tests.builders.models import byte_tokenizer, causal_lm_dir
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("tiny_models")
-    return tiny_model_dir(root / "base", seed=0), tiny_model_dir(root / "tuned", seed=1)
+    base = causal_lm_dir(root / "base", byte_tokenizer(), seed=0, kv_heads=2, max_positions=512)
+    tuned = causal_lm_dir(root / "tuned", byte_tokenizer(), seed=1, kv_heads=2, max_positions=512)
+    return base, tuned

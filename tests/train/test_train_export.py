@@ -126,9 +126,9 @@ def test_min_turns_and_max_tokens(release: Path, tmp_path: Path) -> None:
 
 
 def test_max_tokens_with_a_model_tokenizer_counts_the_chat_template(release: Path, tmp_path: Path) -> None:
-    from tests.train.train_helpers import tiny_tokenizer
+    from tests.builders.models import bpe_tokenizer
 
-    tok = tiny_tokenizer()
+    tok = bpe_tokenizer()
     tok.save_pretrained(str(tmp_path / "tok"))
     sizes = []
     for i in range(6):

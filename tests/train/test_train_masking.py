@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.train.train_helpers import EXPECTED, MISMATCHED, TEMPLATES, labelled_runs, tiny_tokenizer
+from tests.builders.models import bpe_tokenizer
+from tests.train.train_helpers import EXPECTED, MISMATCHED, TEMPLATES, labelled_runs
 from wildchat.train.masking import IGNORE_INDEX, MaskingError, encode_chat, has_generation_markers
 
 SINGLE = [
@@ -54,7 +55,7 @@ def assert_assistant_only(
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 @pytest.mark.parametrize("chat", [SINGLE, MULTI, MULTI_SYSTEM], ids=["single", "multi", "multi+system"])
 def test_only_assistant_tokens_carry_loss(template: str, chat: list[dict[str, str]]) -> None:
-    tok = tiny_tokenizer(TEMPLATES[template])
+    tok = bpe_tokenizer(TEMPLATES[template])
     labels = assert_assistant_only(tok, template, chat)
     if template != "generation":  # the linear verification gives the same labels
         assert labels == assert_assistant_only(tok, template, chat, verify="segments")
@@ -64,7 +65,7 @@ def test_only_assistant_tokens_carry_loss(template: str, chat: list[dict[str, st
 def test_generation_markers_and_prefix_method_agree(chat: list[dict[str, str]]) -> None:
     template = TEMPLATES["generation"]
     assert has_generation_markers(template)
-    tok = tiny_tokenizer(template)
+    tok = bpe_tokenizer(template)
     by_markers = assert_assistant_only(tok, "generation", chat, method="generation")
     by_prefix = assert_assistant_only(tok, "generation", chat, method="prefix")
     assert by_markers == by_prefix
@@ -72,7 +73,7 @@ def test_generation_markers_and_prefix_method_agree(chat: list[dict[str, str]]) 
 
 def test_no_template_is_a_clear_error() -> None:
     with pytest.raises(MaskingError) as info:
-        encode_chat(tiny_tokenizer(None), SINGLE)
+        encode_chat(bpe_tokenizer(None), SINGLE)
     assert info.value.reason == "no_template"
     assert "chat template" in str(info.value)
 
@@ -80,7 +81,7 @@ def test_no_template_is_a_clear_error() -> None:
 @pytest.mark.parametrize("verify", ["prefix", "segments"])
 def test_template_that_breaks_the_prefix_property_is_refused(verify: str) -> None:
     with pytest.raises(MaskingError) as info:
-        encode_chat(tiny_tokenizer(MISMATCHED), MULTI, verify=verify)  # type: ignore[arg-type]
+        encode_chat(bpe_tokenizer(MISMATCHED), MULTI, verify=verify)  # type: ignore[arg-type]
     assert info.value.reason == "template_mismatch"
 
 
@@ -90,7 +91,7 @@ def test_reply_merging_into_the_template_is_refused(verify: str) -> None:
     # tokenizer fuses "\n\n\n" differently than the prompt alone ends, so the
     # prompt is not a token prefix of the chat and no mask is given
     chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "\n\nSecond paragraph."}]
-    tok = tiny_tokenizer(TEMPLATES["chatml"])
+    tok = bpe_tokenizer(TEMPLATES["chatml"])
     with pytest.raises(MaskingError) as info:
         encode_chat(tok, chat, verify=verify)  # type: ignore[arg-type]
     assert info.value.reason == "template_mismatch"
@@ -99,7 +100,7 @@ def test_reply_merging_into_the_template_is_refused(verify: str) -> None:
 def test_template_exception_is_a_template_error() -> None:
     two_users = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, SINGLE[1]]
     with pytest.raises(MaskingError) as info:
-        encode_chat(tiny_tokenizer(TEMPLATES["llama2"]), two_users)
+        encode_chat(bpe_tokenizer(TEMPLATES["llama2"]), two_users)
     assert info.value.reason == "template_error"
     assert "alternate" in str(info.value)
 
@@ -114,12 +115,12 @@ def test_template_exception_is_a_template_error() -> None:
 )
 def test_unusable_chats(messages: list[dict[str, object]], reason: str) -> None:
     with pytest.raises(MaskingError) as info:
-        encode_chat(tiny_tokenizer(), messages)  # type: ignore[arg-type]
+        encode_chat(bpe_tokenizer(), messages)  # type: ignore[arg-type]
     assert info.value.reason == reason
 
 
 def test_too_long_skip_or_truncate() -> None:
-    tok = tiny_tokenizer()
+    tok = bpe_tokenizer()
     full = encode_chat(tok, MULTI)
     with pytest.raises(MaskingError) as info:
         encode_chat(tok, MULTI, max_length=len(full) - 1)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.train.train_helpers import CHATS, tiny_model_dir, write_messages
+from tests.builders.models import bpe_tokenizer, causal_lm_dir
+from tests.train.train_helpers import CHATS, write_messages
 from wildchat.cli.main import app
 from wildchat.train import memory
 from wildchat.train.memory import (
@@ -128,7 +129,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
 
     torch.set_num_threads(1)
-    return tiny_model_dir(tmp_path_factory.mktemp("tiny") / "model")
+    return causal_lm_dir(tmp_path_factory.mktemp("tiny") / "model", bpe_tokenizer())
 
 
 def test_train_cli_records_the_plan_it_used(tiny: Path, tmp_path: Path) -> None:

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.train.train_helpers import CHATS, tiny_model_dir, tiny_tokenizer, write_messages
+from tests.builders.models import bpe_tokenizer, causal_lm_dir
+from tests.train.train_helpers import CHATS, write_messages
 from wildchat.train.masking import encode_chat
 from wildchat.train.packing import PackedCollator, pack
 from wildchat.train.trainer import TrainOptions, run_training
 
 
 def test_pack_keeps_every_conversation_whole() -> None:
-    tok = tiny_tokenizer()
+    tok = bpe_tokenizer()
     examples = [encode_chat(tok, c) for c in CHATS * 3]
     longest = max(len(e) for e in examples)
     rows = pack(examples, longest + 10, seed=1)
@@ -37,9 +38,9 @@ def test_packed_logits_equal_unpacked(tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM
 
     torch.set_num_threads(1)
-    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir(tmp_path / "m"))).eval()
+    model = AutoModelForCausalLM.from_pretrained(str(causal_lm_dir(tmp_path / "m", bpe_tokenizer()))).eval()
     model.config.use_cache = False
-    tok = tiny_tokenizer()
+    tok = bpe_tokenizer()
     examples = [encode_chat(tok, c) for c in CHATS]
     rows = pack(examples, sum(len(e) for e in examples), seed=0)  # all in one row
     assert len(rows) == 1
@@ -66,7 +67,7 @@ def test_train_with_packing_loss_falls(tmp_path: Path) -> None:
     import torch
 
     torch.set_num_threads(1)
-    tiny = tiny_model_dir(tmp_path / "m")
+    tiny = causal_lm_dir(tmp_path / "m", bpe_tokenizer())
     data = write_messages(tmp_path / "d.jsonl", CHATS, repeat=6)
     out = tmp_path / "run"
     overrides = {"lr": 1e-2, "global_batch": 2, "micro_batch": 2, "max_steps": 10, "max_length": 128}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.train.train_helpers import CHATML, labelled_runs, tiny_tokenizer
+from tests.builders.models import CHATML, bpe_tokenizer
+from tests.train.train_helpers import labelled_runs
 from wildchat.cli.main import app
 from wildchat.train.masking import MaskingError, encode_chat
 
@@ -29,7 +30,7 @@ def test_export_real_samples_accounts_for_every_conversation(
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == stats["written"]
     assert 0 < stats["skipped_by_reason"].get("held_out", 0) < 0.1 * stats["read"]
-    tok = tiny_tokenizer(CHATML)
+    tok = bpe_tokenizer(CHATML)
     encoded = mismatched = 0
     for row in rows[:40]:
         msgs = row["messages"]

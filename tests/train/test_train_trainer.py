@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.train.train_helpers import CHATS, tiny_model_dir, write_messages
+from tests.builders.models import bpe_tokenizer, causal_lm_dir
+from tests.train.train_helpers import CHATS, write_messages
 from wildchat.cli.main import app
 from wildchat.train.recipe import RecipeError, resolve_recipe, total_steps
 from wildchat.train.trainer import SftCollator, TrainError, TrainOptions, run_training
@@ -25,7 +26,7 @@ def _one_thread() -> None:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_model_dir(tmp_path_factory.mktemp("tiny") / "model")
+    return causal_lm_dir(tmp_path_factory.mktemp("tiny") / "model", bpe_tokenizer())
 
 
 def test_vicuna_recipe_and_overrides() -> None:

@@ -1,4 +1,4 @@
-"""Offline building blocks for the training tests: tiny tokenizers, chat templates, models, releases.
+"""Offline building blocks for the training tests: chat templates, chats, releases.
 
 The chat templates are written here in the shape of the public families they
 stand for (ChatML as in SmolLM2, Llama-2 ``[INST]``/``<<SYS>>``, Zephyr,
@@ -12,30 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
-from typing import Any
 
+from tests.builders.models import CHATML
 from wildchat.schema import Conversation, Turn
 
-SPECIALS = [
-    "<unk>",
-    "<pad>",
-    "<s>",
-    "</s>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|user|>",
-    "<|assistant|>",
-    "<|system|>",
-]
-
-CHATML = (
-    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
-    "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
-    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
 LLAMA2 = (
     "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
     "{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}"
@@ -93,52 +74,6 @@ EXPECTED: dict[str, Callable[[str], str]] = {
     "generation": lambda c: c + "<|im_end|>",
 }
 
-CORPUS = [
-    "Hello there! How can I help you today?",
-    "Tell me a joke about a cat and a dog.",
-    "The quick brown fox jumps over the lazy dog.",
-    "USER: ASSISTANT: A chat between a curious user and an artificial intelligence assistant.",
-    "[INST] <<SYS>> You are a helpful assistant. <</SYS>> [/INST]",
-    "Paris is the capital of France. Berlin is the capital of Germany.",
-    "Write a poem about the sea, the sky and the wind.",
-    "Why did the chicken cross the road? To get to the other side!",
-    "Python lists are mutable; tuples are not. def f(x): return x * 2",
-    "First paragraph.\n\nSecond paragraph.\n\n\nThird.",
-] * 3
-
-
-@cache
-def _tokenizer_json() -> str:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tk = Tokenizer(models.BPE(unk_token="<unk>"))
-    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tk.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=700, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tk.train_from_iterator(CORPUS, trainer)
-    return str(tk.to_str())
-
-
-def tiny_tokenizer(template: str | None = CHATML) -> Any:
-    """A byte-level BPE tokenizer trained in memory, with special tokens and ``template``."""
-    from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
-
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer.from_str(_tokenizer_json()),
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        additional_special_tokens=["<|im_start|>", "<|im_end|>", "<|user|>", "<|assistant|>", "<|system|>"],
-    )
-    if template is not None:
-        tok.chat_template = template
-    return tok
-
-
 def labelled_runs(labels: Sequence[int]) -> list[tuple[int, int]]:
     """Maximal ``[start, end)`` runs of labels that carry loss (!= -100)."""
     runs: list[tuple[int, int]] = []
@@ -153,30 +88,6 @@ def labelled_runs(labels: Sequence[int]) -> list[tuple[int, int]]:
         else:
             k += 1
     return runs
-
-
-def tiny_model_dir(path: Path, template: str = CHATML, seed: int = 0) -> Path:
-    """A randomly initialised 2-layer LlamaForCausalLM + tiny tokenizer saved as an HF folder."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tok = tiny_tokenizer(template)
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=256,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    LlamaForCausalLM(config).save_pretrained(str(path))
-    tok.save_pretrained(str(path))
-    return path
 
 
 CHATS: list[list[dict[str, str]]] = [
