@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from tests.analyze.analyze_helpers import WordCounter, batch, conv, month
+from tests.analyze.analyze_helpers import WordCounter, batch, month
+from tests.builders.conversations import conversation as conv
 from wildchat.analyze.aggregate import DatasetStats
 from wildchat.schema import Turn
 

@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tests.analyze.analyze_helpers import batch, conv, month
+from tests.analyze.analyze_helpers import batch, month
+from tests.builders.conversations import conversation as conv
 from wildchat.cli.main import app
 from wildchat.schema import DetoxifyScores, Moderation, Turn
 

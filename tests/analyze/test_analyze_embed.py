@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.analyze.analyze_helpers import batch, conv
+from tests.analyze.analyze_helpers import batch
+from tests.builders.conversations import conversation as conv
 from wildchat.analyze.embed import EmbedUnavailable, model_folder, pca_2d
 from wildchat.analyze.run import AnalyzeOptions, run_analysis
 

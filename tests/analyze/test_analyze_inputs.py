@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.analyze.analyze_helpers import batch, conv
+from tests.analyze.analyze_helpers import batch
+from tests.builders.conversations import conversation as conv
 from wildchat.analyze.inputs import dataset_names, is_prompts_file, iter_dataset, release_parquet_files
 from wildchat.skips import SkipReport
 

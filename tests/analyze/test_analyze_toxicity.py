@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analyze.analyze_helpers import WordCounter, batch, conv, month
+from tests.analyze.analyze_helpers import WordCounter, batch, month
+from tests.builders.conversations import conversation as conv
 from wildchat.analyze.aggregate import DatasetStats
 from wildchat.schema import DetoxifyScores, Moderation, Turn
 

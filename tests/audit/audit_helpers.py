@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
+from tests.builders import releases
+from tests.builders.conversations import T0, raw_log
+from tests.builders.conversations import conversation as build_conversation
 from wildchat.audit.planted import planted
 from wildchat.cli.main import app
-from wildchat.schema import release_schema, to_row
 from wildchat.schema.records import Conversation, Header, Turn
 
-T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-CONSENT = {"id": "consent-1", "version": "1", "timestamp": "2024-01-01T00:00:00+00:00"}
 FAST = 'pipeline.stages=["consent", "roles", "empty", "privacy"]'
 #: values planted in the logs; none may ever appear in an audit report
 SECRET = planted("openai_project", 1)[0].value
@@ -35,14 +32,9 @@ def raw_logs(n: int = 12) -> list[dict[str, Any]]:
     texts[3] = f"call me on my phone {PHONE} tomorrow"
     rows = []
     for i, text in enumerate(texts):
-        rows.append({
-            "request_id": f"req-{i}", "timestamp": (T0 + timedelta(minutes=i)).isoformat(),
-            "model": "gpt-4", "messages": [{"role": "user", "content": text}], "response": f"answer {i}",
-            "finish_reason": "stop",
-            "ip": f"198.51.100.{i % 5 + 1}",
-            "headers": {"user-agent": f"Mozilla/5.0 Test/{i % 3}", "accept-language": "en-US,en;q=0.9"},
-            "consent": CONSENT,
-        })  # fmt: skip
+        when = T0 + timedelta(minutes=i)
+        rows.append(raw_log(f"req-{i}", when, [text], f"answer {i}", ip=f"198.51.100.{i % 5 + 1}",
+                            ua=f"Mozilla/5.0 Test/{i % 3}", lang="en-US,en;q=0.9"))  # fmt: skip
     return rows
 
 
@@ -59,15 +51,10 @@ def audit(*args: str) -> Any:
 
 
 def write_release(root: Path, conversations: list[Conversation], **stats: Any) -> Path:
-    """A hand-made release folder (both splits hold the same rows)."""
-    table = pa.Table.from_pylist([to_row(c) for c in conversations], schema=release_schema())
-    for split in ("full", "public"):
-        (root / split).mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, root / split / "part-00000.parquet")
+    """A hand-made release folder (both splits hold the same rows) with an audit-ready ``stats.json``."""
     doc = {"release_format": 2, "wildchat_version": "test", "pii_redacted": True,
            "release": {"full": len(conversations), "public": len(conversations)}, **stats}  # fmt: skip
-    (root / "stats.json").write_text(json.dumps(doc), encoding="utf-8")
-    return root
+    return releases.write_release(root, conversations, stats=doc)
 
 
 def conversation(
@@ -81,6 +68,5 @@ def conversation(
              country=country if r == "user" else None)
         for i, (r, c) in enumerate(turns)
     ]  # fmt: skip
-    return Conversation(conversation_hash="0" * 32, model="gpt-4", timestamp=T0, conversation=conv,
-                        turn=sum(r == "user" for r, _ in turns), conversation_id=cid, hashed_ip=user,
-                        country=country, header=header)  # fmt: skip
+    return build_conversation(conv, model="gpt-4", timestamp=T0, conversation_id=cid, hashed_ip=user,
+                              country=country, header=header)  # fmt: skip

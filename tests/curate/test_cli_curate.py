@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.curate.curate_helpers import STAGES, Logs, read_full, texts
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import STAGES, read_full, texts
 from wildchat.cli.main import app
 from wildchat.privacy import hmac_ip, rekey_hash
 

@@ -11,7 +11,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tests.curate.curate_helpers import STAGES, Logs, read_full
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import STAGES, read_full
 from wildchat.curate.pipeline import run_curate
 from wildchat.curate.stages.base import StageStats
 from wildchat.curate.stages.config import DEFAULT_STAGES, load_config

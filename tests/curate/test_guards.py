@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.curate.curate_helpers import Logs, read_full
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import read_full
 from wildchat.cli.main import app
 from wildchat.curate.stages.clean import first_user_hash
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.curate.curate_helpers import Logs, read_full, texts
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import read_full, texts
 from wildchat.curate.link.logs import LinkOptions, conversations_from_logs
 from wildchat.schema import Conversation
 from wildchat.skips import SkipReport

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.curate.curate_helpers import Logs
+from tests.builders.conversations import Logs
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def _corpus(logs: Logs) -> None:
 
 
 def logs_consent() -> dict[str, str]:
-    from tests.curate.curate_helpers import CONSENT
+    from tests.builders.conversations import CONSENT
 
     return CONSENT
 

@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from tests.curate.curate_helpers import Logs, read_full
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import read_full
 from wildchat.curate.link.keys import key_path
 from wildchat.curate.stages import register_stage
 from wildchat.curate.stages.base import Stage

@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from tests.curate.curate_helpers import STAGES, Logs, read_full
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import STAGES, read_full
 from wildchat.cli.main import app
 from wildchat.curate.link.address import ids_key, release_ids
 from wildchat.curate.link.logs import link_logs

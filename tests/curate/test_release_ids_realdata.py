@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.curate.curate_helpers import CONSENT, STAGES, read_full
+from tests.builders.conversations import raw_log
+from tests.curate.curate_helpers import STAGES, read_full
 from wildchat.cli.main import app
 from wildchat.formats import iter_conversations
 
@@ -38,17 +38,12 @@ def _replay(sources: list[Path], out: Path) -> int:
                 if user.role != "user" or reply.role != "assistant":
                     break
                 history.append({"role": "user", "content": user.content})
-                log: dict[str, Any] = {
-                    "request_id": f"r{i}-{k}",
-                    "timestamp": (T0 + timedelta(minutes=i * 10 + k)).isoformat(),
-                    "model": conv.model or "unknown",
-                    "messages": list(history),
-                    "response": reply.content,
-                    "finish_reason": "stop",
-                    "ip": f"198.51.100.{i % 250 + 1}" if i % 4 else f"2001:db8::{i:x}",
-                    "headers": {"user-agent": f"Mozilla/5.0 Browser/{i % 7}", "accept-language": "en-US"},
-                    "consent": CONSENT,
-                }
+                log = raw_log(
+                    f"r{i}-{k}", T0 + timedelta(minutes=i * 10 + k),
+                    [m["content"] for m in history], reply.content,
+                    ip=f"198.51.100.{i % 250 + 1}" if i % 4 else f"2001:db8::{i:x}",
+                    ua=f"Mozilla/5.0 Browser/{i % 7}", model=conv.model or "unknown",
+                )  # fmt: skip
                 if i % 2:
                     log["conversation_id"] = f"collector-{i}"
                 fh.write(json.dumps(log) + "\n")

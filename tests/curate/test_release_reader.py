@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tests.curate.curate_helpers import Logs, read_full
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import read_full
 from wildchat.cli.main import app
 from wildchat.formats.release import (
     ReleaseError,

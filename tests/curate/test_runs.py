@@ -10,7 +10,8 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from tests.curate.curate_helpers import Logs, read_full, texts
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import read_full, texts
 from wildchat.curate.stages import register_stage
 from wildchat.curate.stages.base import Stage
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.curate.curate_helpers import STAGES, Logs, read_full
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import STAGES, read_full
 from wildchat.curate.stages import available_stages
 from wildchat.curate.stages.config import DEFAULT_STAGES
 from wildchat.curate.stages.headers import HeadersStage, first_language_tag

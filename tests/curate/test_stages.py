@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pytest
 
-from tests.curate.curate_helpers import Logs, read_full, texts
+from tests.builders.conversations import Logs
+from tests.curate.curate_helpers import read_full, texts
 from wildchat.curate.stages import available_stages, get_stage
 from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages.batch import tag

@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-from wildchat.formats import write_parquet
 from wildchat.formats._build import make_conversation
-from wildchat.formats.arrow import batches_from_conversations
 from wildchat.schema import Conversation, Turn
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -67,16 +65,6 @@ def conv(
         toxic=toxic,
         redacted=redacted,
     )
-
-
-def write_release(path: Path, convs: list[Conversation], drop_ids: bool = False) -> Path:
-    """Write ``convs`` as a release-schema Parquet file (ids removed with ``drop_ids``)."""
-    if drop_ids:
-        for c in convs:
-            c.conversation_id = None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_parquet(batches_from_conversations(convs), path)
-    return path
 
 
 def corpus() -> list[Conversation]:

@@ -19,10 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from wildchat.schema import Conversation, DetoxifyScores, Moderation, Turn, release_schema, to_row
+from tests.builders.releases import write_shard
+from wildchat.schema import Conversation, DetoxifyScores, Moderation, Turn
 
 HOSTILE = '<script>window.__pwned=1</script> xsstoken <img src=x onerror="window.__pwned=1"> & "quotes"'
 HOSTILE_IP = "ip-hostile-0001"
@@ -126,9 +124,7 @@ def _alpha(i: int) -> Conversation:
 
 def write_alpha(path: Path) -> Path:
     """The curated-release dataset (Parquet, release schema)."""
-    rows = [to_row(_alpha(i)) for i in range(ALPHA_N)]
-    pq.write_table(pa.Table.from_pylist(rows, schema=release_schema()), path)
-    return path
+    return write_shard(path, [_alpha(i) for i in range(ALPHA_N)])
 
 
 def write_beta(path: Path) -> Path:

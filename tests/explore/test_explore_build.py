@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.explore.explore_index_helpers import BACKENDS, backend_url, conv, corpus, write_release
+from tests.builders.releases import write_shard
+from tests.explore.explore_index_helpers import BACKENDS, backend_url, conv, corpus
 from wildchat.explore import prepare
 from wildchat.explore.build import build_index, dataset_name
 from wildchat.explore.index import open_index
@@ -69,7 +70,7 @@ def _ids(url: str, **query: object) -> list[str]:
 
 
 def test_formats_and_datasets_side_by_side(url: str, tmp_path: Path) -> None:
-    rel = write_release(tmp_path / "release_a" / "full" / "part-0.parquet", corpus())
+    rel = write_shard(tmp_path / "release_a" / "full" / "part-0.parquet", corpus())
     report = build_index(
         [rel.parent.parent, _openai(tmp_path / "chats.jsonl"), _sharegpt(tmp_path / "sg.jsonl")],
         url,
@@ -95,13 +96,13 @@ def test_formats_and_datasets_side_by_side(url: str, tmp_path: Path) -> None:
 
 
 def test_incremental_rebuild_skips_unchanged_and_replaces_changed(url: str, tmp_path: Path) -> None:
-    a = write_release(tmp_path / "d" / "a.parquet", corpus()[:8])
-    b = write_release(tmp_path / "d" / "b.parquet", [conv("old1", [("obsolete walrus text", "x")])])
+    a = write_shard(tmp_path / "d" / "a.parquet", corpus()[:8])
+    b = write_shard(tmp_path / "d" / "b.parquet", [conv("old1", [("obsolete walrus text", "x")])])
     first = build_index([tmp_path / "d"], url, map=False)
     assert first.totals == {"d": 9} and first.sources_indexed == 2
     again = build_index([tmp_path / "d"], url, map=False)
     assert (again.sources_unchanged, again.sources_indexed, sum(again.indexed.values())) == (2, 0, 0)
-    write_release(
+    write_shard(
         b, [conv("new1", [("fresh narwhal text", "y")]), conv("new2", [("fresh narwhal two", "z")])]
     )
     os.utime(b, ns=(1, 1_700_000_000_000_000_000))
@@ -130,7 +131,7 @@ def test_resume_after_crash(url: str, tmp_path: Path, worker: bool, monkeypatch:
         real_init(self, use_worker)
 
     monkeypatch.setattr(prepare.PreparedStream, "__init__", spy)
-    rel = write_release(tmp_path / "rel.parquet", corpus())
+    rel = write_shard(tmp_path / "rel.parquet", corpus())
     seen: list[int] = []
 
     def crash_after_two_batches(n: int) -> None:
@@ -151,14 +152,14 @@ def test_resume_after_crash(url: str, tmp_path: Path, worker: bool, monkeypatch:
 
 def test_ids_are_stable_and_unique_across_datasets(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'i.db'}"
-    no_ids = write_release(tmp_path / "x" / "noids.parquet", corpus()[:3], drop_ids=True)
+    no_ids = write_shard(tmp_path / "x" / "noids.parquet", corpus()[:3], drop_ids=True)
     build_index([no_ids], url, map=False)
     first = _ids(url)
     build_index([no_ids], f"sqlite:///{tmp_path / 'j.db'}", map=False)
     assert first == _ids(f"sqlite:///{tmp_path / 'j.db'}") and len(set(first)) == 3
-    twin = write_release(tmp_path / "y" / "twin.parquet", [conv("zh1", [("same id, other dataset", "ok")])])
-    dup = write_release(tmp_path / "z" / "dup.parquet", [conv("q1", [("a", "b")]), conv("q1", [("c", "d")])])
-    build_index([write_release(tmp_path / "w" / "base.parquet", corpus()[:1])], url, map=False)
+    twin = write_shard(tmp_path / "y" / "twin.parquet", [conv("zh1", [("same id, other dataset", "ok")])])
+    dup = write_shard(tmp_path / "z" / "dup.parquet", [conv("q1", [("a", "b")]), conv("q1", [("c", "d")])])
+    build_index([write_shard(tmp_path / "w" / "base.parquet", corpus()[:1])], url, map=False)
     report = build_index([twin, dup], url, map=False)
     assert "twin:zh1" in _ids(url, dataset="twin")
     assert report.skips.skipped["duplicate_conversation_id"] == 1
@@ -167,7 +168,7 @@ def test_ids_are_stable_and_unique_across_datasets(tmp_path: Path) -> None:
 def test_release_fast_path_equals_reader(tmp_path: Path) -> None:
     convs = corpus()[:6]
     convs[2].conversation_hash = "not-a-hash"  # declined by the fast path: the reader recomputes it
-    path = write_release(tmp_path / "r.parquet", convs)
+    path = write_shard(tmp_path / "r.parquet", convs)
     fast = [row for row, _ in _release_rows(path, SkipReport())]
     accepted = [ok for _, ok in _release_rows(path, SkipReport())]
     slow = [conversation_row(c) for c in iter_conversations([path])]
@@ -177,7 +178,7 @@ def test_release_fast_path_equals_reader(tmp_path: Path) -> None:
 
 def test_unknown_files_are_counted_not_fatal(tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
-    write_release(folder / "good.parquet", corpus()[:2])
+    write_shard(folder / "good.parquet", corpus()[:2])
     (folder / "notes.json").write_text('{"hello": 1}\n')
     report = build_index([folder], f"sqlite:///{tmp_path / 'i.db'}", map=False)
     assert report.totals == {"mixed": 2} and report.skips.skipped["unknown_format"] == 1

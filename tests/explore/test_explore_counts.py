@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from tests.explore.explore_index_helpers import conv, corpus, write_release
+from tests.builders.releases import write_shard
+from tests.explore.explore_index_helpers import conv, corpus
 from wildchat.explore.build import build_index
 from wildchat.explore.index import open_index
 from wildchat.explore.query import parse_search_params
@@ -15,7 +16,7 @@ from wildchat.explore.query import parse_search_params
 
 def test_page_two_reuses_the_total_and_a_build_invalidates_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'index.db'}"
-    build_index([write_release(tmp_path / "a" / "corpus.parquet", corpus())], url, map=False)
+    build_index([write_shard(tmp_path / "a" / "corpus.parquet", corpus())], url, map=False)
     with open_index(url) as ix:
         counts: list[str] = []
 
@@ -33,7 +34,7 @@ def test_page_two_reuses_the_total_and_a_build_invalidates_it(tmp_path: Path) ->
         assert counts == [], "page 2 must not count again"
 
         extra = [conv("extra-fox", [("a fox again", "yes, a fox")])]
-        build_index([write_release(tmp_path / "b" / "more.parquet", extra)], url, map=False)
+        build_index([write_shard(tmp_path / "b" / "more.parquet", extra)], url, map=False)
         again = ix.search(parse_search_params(params))
         assert counts, "a changed index must be counted again"
         assert again.total == first.total + 1

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.explore.explore_index_helpers import BACKENDS, backend_url, corpus, write_release
+from tests.builders.releases import write_shard
+from tests.explore.explore_index_helpers import BACKENDS, backend_url, corpus
 from wildchat.explore.build import build_index
 from wildchat.explore.index import Index, open_index
 from wildchat.explore.model import NotFound, QueryError, SearchQuery
@@ -18,7 +19,7 @@ from wildchat.explore.query import parse_search_params
 def index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     tmp = tmp_path_factory.mktemp("explore_index")
     for url in backend_url(request, tmp):
-        build_index([write_release(tmp / "rel" / "corpus.parquet", corpus())], url, map=False)
+        build_index([write_shard(tmp / "rel" / "corpus.parquet", corpus())], url, map=False)
         ix = open_index(url)
         try:
             yield ix

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.explore.explore_index_helpers import conv, corpus, write_release
+from tests.builders.releases import write_shard
+from tests.explore.explore_index_helpers import conv, corpus
 from wildchat.analyze import embed as analyze_embed
 from wildchat.explore.build import build_index
 from wildchat.explore.index import open_index
@@ -25,7 +26,7 @@ def _one_thread() -> None:
 def test_map_points_sample_projection_and_hits(tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers")
     url = f"sqlite:///{tmp_path / 'i.db'}"
-    report = build_index([write_release(tmp_path / "a.parquet", corpus())], url, map_sample=30)
+    report = build_index([write_shard(tmp_path / "a.parquet", corpus())], url, map_sample=30)
     assert report.map_points == 30 and report.map_message is None
     with open_index(url) as ix:
         pts = ix.map_points()
@@ -54,7 +55,7 @@ def test_map_points_sample_projection_and_hits(tmp_path: Path) -> None:
         first = dict(zip(pts.ids, zip(pts.x, pts.y, strict=True), strict=True))
     # a second dataset is projected with the stored PCA: old points keep their place
     extra = [conv(f"n{i}", [(f"new prompt about oranges {i}", "ok")]) for i in range(5)]
-    again = build_index([write_release(tmp_path / "b.parquet", extra)], url, map_sample=30)
+    again = build_index([write_shard(tmp_path / "b.parquet", extra)], url, map_sample=30)
     assert again.map_points == 5
     with open_index(url) as ix:
         pts = ix.map_points()
@@ -70,7 +71,7 @@ def test_missing_embed_extra_disables_only_the_map(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(analyze_embed, "model_folder", unavailable)
     url = f"sqlite:///{tmp_path / 'i.db'}"
-    report = build_index([write_release(tmp_path / "a.parquet", corpus()[:4])], url)
+    report = build_index([write_shard(tmp_path / "a.parquet", corpus()[:4])], url)
     assert report.map_points == 0 and report.map_message and "embed" in report.map_message
     with open_index(url) as ix:
         assert ix.map_points().ids == [] and ix.search(SearchQuery(text="fox")).total == 2

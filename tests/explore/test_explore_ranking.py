@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, update
 
-from tests.explore.explore_index_helpers import BACKENDS, T0, backend_url, conv, write_release
+from tests.builders.releases import write_shard
+from tests.explore.explore_index_helpers import BACKENDS, T0, backend_url, conv
 from wildchat.explore import counts as counts_module
 from wildchat.explore import ranking
 from wildchat.explore.build import build_index
@@ -46,7 +47,7 @@ def _fruit() -> list[Conversation]:
 def fruit(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     tmp = tmp_path_factory.mktemp("explore_ranking")
     for url in backend_url(request, tmp):
-        build_index([write_release(tmp / "rel" / "fruit.parquet", _fruit())], url, map=False)
+        build_index([write_shard(tmp / "rel" / "fruit.parquet", _fruit())], url, map=False)
         ix = open_index(url)
         try:
             yield ix
@@ -146,10 +147,10 @@ def _scans(statements: list[str]) -> list[str]:
 def two_datasets(tmp_path: Path) -> Iterator[Index]:
     """``plain`` carries no state, toxic or redacted; ``states`` carries state."""
     url = f"sqlite:///{tmp_path / 'index.db'}"
-    plain = write_release(tmp_path / "plain" / "plain.parquet", _fruit())
+    plain = write_shard(tmp_path / "plain" / "plain.parquet", _fruit())
     stated = [conv("s1", [("kiwi in Texas", "ok")], country="United States", state="Texas")]
     build_index([plain], url, dataset="plain", map=False)
-    build_index([write_release(tmp_path / "states" / "s.parquet", stated)], url, dataset="states", map=False)
+    build_index([write_shard(tmp_path / "states" / "s.parquet", stated)], url, dataset="states", map=False)
     with open_index(url) as ix:
         yield ix
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from wildchat.schema import Conversation, DetoxifyScores, Moderation, Turn, release_schema, to_row
+from tests.builders.conversations import T0, raw_log
+from tests.builders.releases import write_release
+from wildchat.schema import Conversation, DetoxifyScores, Moderation, Turn
 
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> & <b>bold</b>'
 
@@ -64,7 +64,7 @@ def make_release(
     """
     rng = random.Random(seed)
     truth = Truth(flags={"toxic": {}})
-    rows = []
+    convs = []
     for i in range(n):
         cid = f"conv-{i:05d}"
         is_toxic = rng.random() < prevalence
@@ -119,11 +119,7 @@ def make_release(
             redacted=False,
             conversation_id=cid,
         )
-        rows.append(to_row(conv))
-    table = pa.Table.from_pylist(rows, schema=release_schema())
-    for sub, part in (("full", table), ("public", table.filter(pc.invert(table["toxic"])))):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-        pq.write_table(part, out / sub / "part-00000.parquet")
+        convs.append(conv)
     stats = {
         "stages": [
             {
@@ -132,8 +128,8 @@ def make_release(
             }
         ]
     }
-    (out / "stats.json").write_text(json.dumps(stats))
-    (out / "README.md").write_text("# Conversation dataset\n\nSome card text.\n")
+    public = [c for c in convs if not c.toxic]
+    write_release(out, convs, public, stats=stats, card="# Conversation dataset\n\nSome card text.\n")
     return truth
 
 
@@ -221,30 +217,16 @@ def curate_prompts(prompts: list[str], out: Path) -> Path:
     The PII stage is left out (slow, and irrelevant to toxicity), hence
     ``allow_unredacted``.
     """
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
-    from wildchat.curate.stages.config import load_config
     from wildchat.curate.pipeline import run_curate
+    from wildchat.curate.stages.config import load_config
 
-    t0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-    consent = {"id": "consent-1", "version": "1", "timestamp": "2024-01-01T00:00:00+00:00"}
     lines = []
     for k, text in enumerate(prompts):
-        lines.append(
-            json.dumps(
-                {
-                    "request_id": f"req-{k}",
-                    "timestamp": (t0 + timedelta(seconds=k)).isoformat(),
-                    "model": "gpt-4",
-                    "messages": [{"role": "user", "content": text}],
-                    "response": "I can help with that.",
-                    "finish_reason": "stop",
-                    "ip": f"10.{k // 65536}.{(k // 256) % 256}.{k % 256}",
-                    "headers": {"user-agent": "Mozilla/5.0 Test", "accept-language": "en-US"},
-                    "consent": consent,
-                }
-            )
-        )
+        ip = f"10.{k // 65536}.{(k // 256) % 256}.{k % 256}"
+        log = raw_log(f"req-{k}", T0 + timedelta(seconds=k), [text], "I can help with that.", ip=ip)
+        lines.append(json.dumps(log))
     src = out.parent / f"{out.name}-logs.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     cfg = load_config(None, ["executor.workers=1", f"pipeline.stages={list(CURATE_STAGES)!r}"])

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.train.train_helpers import conversation, write_release
+from tests.builders.releases import write_release
+from tests.train.train_helpers import conversation
 from wildchat.cli.main import app
 from wildchat.formats import iter_conversations
 from wildchat.skips import SkipReport

@@ -1,4 +1,4 @@
-"""Offline building blocks for the training tests: chat templates, chats, releases.
+"""Offline building blocks for the training tests: chat templates, chats, release records.
 
 The chat templates are written here in the shape of the public families they
 stand for (ChatML as in SmolLM2, Llama-2 ``[INST]``/``<<SYS>>``, Zephyr,
@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.builders.conversations import conversation as build_conversation
 from tests.builders.models import CHATML
 from wildchat.schema import Conversation, Turn
 
@@ -128,24 +129,13 @@ def conversation(
     turns = [
         Turn(content=t, role=r, language=language, toxic=toxic) for t, r in zip(texts, roles, strict=True)
     ]
-    return Conversation(
+    return build_conversation(
+        turns,
         conversation_hash=f"h{cid}",
         model="gpt-4",
         timestamp=datetime(2024, 3, 1, tzinfo=UTC),
-        conversation=turns,
         turn=sum(1 for r in roles if r == "assistant"),
         language=language,
         toxic=toxic,
         conversation_id=cid,
     )
-
-
-def write_release(folder: Path, full: Sequence[Conversation], public: Sequence[Conversation]) -> Path:
-    """A curated-release-shaped folder: ``full/`` and ``public/`` Parquet shards."""
-    from wildchat.formats import write_parquet
-    from wildchat.formats.arrow import batches_from_conversations
-
-    for sub, convs in (("full", full), ("public", public)):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-        write_parquet(batches_from_conversations(iter(convs)), folder / sub / "part-00000.parquet")
-    return folder
