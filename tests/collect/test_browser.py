@@ -9,13 +9,9 @@ page *and* in the database the server wrote.  Screenshots go to ``artifacts_dir`
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.live_server import free_port
+from tests.live_server import clean_env, free_port, serve_process
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
@@ -98,27 +94,6 @@ class Server:
 
 
 
-def _wildchat_cmd() -> list[str]:
-    exe = Path(sys.executable).parent / "wildchat"
-    if exe.exists():
-        return [str(exe)]
-    return [sys.executable, "-c", "from wildchat.cli.main import main; main()"]
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"wildchat serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"wildchat serve not ready after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
 def _hostile(port: int) -> str:
     return HOSTILE_MD.replace("BEACON", f"http://127.0.0.1:{port}")
 
@@ -134,12 +109,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         for prompt, reply in ((RICH_PROMPT, RICH_REPLY), (HOSTILE_PROMPT, _hostile(port))):
             record = {"messages": [{"role": "user", "content": prompt}], "response": reply}
             fh.write(json.dumps(record) + "\n")
-    cmd = [
-        *_wildchat_cmd(),
-        "serve",
+    args = [
         "--dev",
         "--host", "127.0.0.1",
-        "--port", str(port),
         "--data-dir", str(tmp / "data"),
         "--database-url", f"sqlite:///{db}",
         "--model", "echo=replay:echo?delay_ms=15",
@@ -147,22 +119,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "--model", f"md=replay:{recordings}?delay_ms=5",
         "--model", f"mdslow=replay:{recordings}?delay_ms=60",
     ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WILDCHAT_")}
-    env["WILDCHAT_RATE_LIMIT_PER_MINUTE"] = "600"
-    log = tmp / "server.log"
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, proc, log)
-        yield Server(url=url, db_path=db)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = clean_env(WILDCHAT_RATE_LIMIT_PER_MINUTE="600")
+    with serve_process(args, tmp / "server.log", port=port, cwd=tmp, env=env, timeout=90) as served:
+        yield Server(url=served.url, db_path=db)
 
 
 @pytest.fixture(scope="module")

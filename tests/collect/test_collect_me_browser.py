@@ -6,12 +6,7 @@ checked in the page and in the database the server wrote.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.live_server import free_port
+from tests.live_server import clean_env, serve_process
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
@@ -43,31 +38,12 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("serve-me")
-    port = free_port()
     db = tmp / "x.db"
-    exe = Path(sys.executable).parent / "wildchat"
-    cmd = [str(exe), "serve", "--dev", "--port", str(port), "--database-url", f"sqlite:///{db}",
-           "--data-dir", str(tmp / "data"), "--model", "echo=replay:echo?delay_ms=5"]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WILDCHAT_")}
-    env["WILDCHAT_RATE_LIMIT_PER_MINUTE"] = "600"
-    log = tmp / "server.log"
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"wildchat serve did not start:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        yield Server(url, db)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    args = ["--dev", "--database-url", f"sqlite:///{db}", "--data-dir", str(tmp / "data"),
+            "--model", "echo=replay:echo?delay_ms=5"]  # fmt: skip
+    env = clean_env(WILDCHAT_RATE_LIMIT_PER_MINUTE="600")
+    with serve_process(args, tmp / "server.log", cwd=tmp, env=env, timeout=90) as served:
+        yield Server(served.url, db)
 
 
 @pytest.fixture

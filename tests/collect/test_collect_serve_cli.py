@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,62 +13,19 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.collect.collect_helpers import AGREE, parse_sse, split_events
-from tests.live_server import free_port
+from tests.live_server import clean_env, free_port, serve_process, wildchat_command
 from wildchat.schema import parse_raw_log
 
 pytestmark = pytest.mark.slow
 
 
-def _wildchat() -> list[str]:
-    exe = Path(sys.executable).parent / "wildchat"
-    return [str(exe)] if exe.exists() else [shutil.which("wildchat") or "wildchat"]
-
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("WILDCHAT_")}
-
-
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    cmd = [
-        *_wildchat(),
-        "serve",
-        "--dev",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--port",
-        str(port),
-        "--database-url",
-        db_url,
-        "--model",
-        "echo=replay",
-        "--model",
-        "slow=replay:echo?tokens=60&delay_ms=25",
-    ]
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {(tmp_path / 'serve.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+    args = ["--dev", "--data-dir", str(tmp_path / "data"), "--database-url", db_url,
+            "--model", "echo=replay", "--model", "slow=replay:echo?tokens=60&delay_ms=25"]  # fmt: skip
+    with serve_process(args, tmp_path / "serve.log", env=clean_env()) as served:
+        url = served.url
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     served_log = (tmp_path / "serve.log").read_text()
     assert "203.0.113" not in served_log and "127.0.0.1:" not in served_log.replace(url, "")
 
@@ -122,10 +76,10 @@ def test_serve_chat_disconnect_and_export(server: str, db_url: str, tmp_path: Pa
 
     out = tmp_path / "logs.jsonl"
     done = subprocess.run(
-        [*_wildchat(), "export-logs", "--db", db_url, "--out", str(out)],
+        [*wildchat_command(), "export-logs", "--db", db_url, "--out", str(out)],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=clean_env(),
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
@@ -136,10 +90,10 @@ def test_serve_chat_disconnect_and_export(server: str, db_url: str, tmp_path: Pa
 
 
 def test_serve_refuses_to_start_without_a_key(tmp_path: Path) -> None:
-    env = _env()
+    env = clean_env()
     done = subprocess.run(
         [
-            *_wildchat(),
+            *wildchat_command(),
             "serve",
             "--data-dir",
             str(tmp_path),
@@ -158,7 +112,7 @@ def test_serve_refuses_to_start_without_a_key(tmp_path: Path) -> None:
     env["WILDCHAT_SECRET_KEY"] = "too-short-but-secret-value"
     done = subprocess.run(
         [
-            *_wildchat(),
+            *wildchat_command(),
             "serve",
             "--data-dir",
             str(tmp_path),
@@ -180,7 +134,7 @@ def test_serve_reports_a_missing_model_file_before_listening(tmp_path: Path) -> 
     missing = tmp_path / "nope.gguf"
     done = subprocess.run(
         [
-            *_wildchat(),
+            *wildchat_command(),
             "serve",
             "--dev",
             "--data-dir",
@@ -192,7 +146,7 @@ def test_serve_reports_a_missing_model_file_before_listening(tmp_path: Path) -> 
         ],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=clean_env(),
         timeout=60,
     )
     assert done.returncode == 2
@@ -226,10 +180,10 @@ def test_workers_get_keys_from_a_private_file_not_the_environment(tmp_path: Path
     cfg.write_text(f'secret_key = "{secret}"\nip_key = "{ip_key}"\ncookie_secure = false\n')
     cfg.chmod(0o600)
     port = free_port()
-    cmd = [*_wildchat(), "serve", "--config", str(cfg), "--workers", "2", "--port", str(port),
+    cmd = [*wildchat_command(), "serve", "--config", str(cfg), "--workers", "2", "--port", str(port),
            "--database-url", f"sqlite:///{tmp_path / 'w.db'}", "--model", "echo=replay"]  # fmt: skip
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env())
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=clean_env())
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90

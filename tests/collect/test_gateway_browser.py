@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live_server import free_port
+from tests.live_server import serve_process
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
@@ -23,30 +18,10 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    exe = Path(sys.executable).parent / "wildchat"
-    db = f"sqlite:///{tmp_path / 'x.db'}"
-    cmd = [str(exe), "serve", "--dev", "--port", str(port), "--database-url", db,
-           "--data-dir", str(tmp_path / "data"), "--model", "echo=replay"]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WILDCHAT_")}
-    log = tmp_path / "server.log"
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"wildchat serve did not start:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    args = ["--dev", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", "--data-dir", str(tmp_path / "data"),
+            "--model", "echo=replay"]  # fmt: skip
+    with serve_process(args, tmp_path / "server.log", cwd=tmp_path, timeout=90) as served:
+        yield served.url
 
 
 def test_keys_panel_creates_copies_and_revokes(chromium_path: str, server: str, artifacts_dir: Path) -> None:

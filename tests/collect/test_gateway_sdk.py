@@ -7,10 +7,7 @@ and concurrent requests per key beyond the limit get 429.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,62 +18,22 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.collect.collect_helpers import AGREE
-from tests.live_server import free_port
+from tests.live_server import clean_env, serve_process, wildchat_command
 from wildchat.schema import parse_raw_log
 
 pytestmark = pytest.mark.slow
 
 
-def _wildchat() -> list[str]:
-    exe = Path(sys.executable).parent / "wildchat"
-    return [str(exe)] if exe.exists() else [shutil.which("wildchat") or "wildchat"]
-
-
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WILDCHAT_")}
-    env["WILDCHAT_GATEWAY_CONCURRENT_PER_KEY"] = "2"
-    return env
+    return clean_env(WILDCHAT_GATEWAY_CONCURRENT_PER_KEY="2")
 
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[int]:
-    port = free_port()
-    cmd = [
-        *_wildchat(),
-        "serve",
-        "--dev",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--port",
-        str(port),
-        "--database-url",
-        db_url,
-        "--model",
-        "echo=replay",
-        "--model",
-        "slow=replay:echo?tokens=60&delay_ms=40",
-    ]
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env())
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {(tmp_path / 'serve.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    args = ["--dev", "--data-dir", str(tmp_path / "data"), "--database-url", db_url,
+            "--model", "echo=replay", "--model", "slow=replay:echo?tokens=60&delay_ms=40"]  # fmt: skip
+    with serve_process(args, tmp_path / "serve.log", env=_env()) as served:
+        yield served.port
 
 
 def _consent_and_key(http: httpx.Client) -> str:
@@ -89,7 +46,7 @@ def _consent_and_key(http: httpx.Client) -> str:
 
 def _export(db_url: str, out: Path) -> list[object]:
     done = subprocess.run(
-        [*_wildchat(), "export-logs", "--db", db_url, "--out", str(out)],
+        [*wildchat_command(), "export-logs", "--db", db_url, "--out", str(out)],
         capture_output=True,
         text=True,
         env=_env(),
