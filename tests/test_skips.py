@@ -61,3 +61,31 @@ def test_merge_adds_repairs_and_caps_their_examples() -> None:
     assert len(a.repair_examples["r"]) == MAX_EXAMPLES
     assert a.to_dict()["repaired_by_reason"] == {"r": 2 * MAX_EXAMPLES}
     assert SkipReport().merge(b).repair_examples["r"][0] == "<input>:100: m"
+
+
+def test_count_adds_n_skips_with_one_example_each_call() -> None:
+    rep = SkipReport()
+    rep.count("prefix_log", 3, "3 log(s): merged into a longer log", "<logs>")
+    rep.count("prefix_log", 2, "2 log(s): merged into a longer log", "<logs>")
+    rep.count("duplicate_log", 0, "never kept", "<logs>")
+    assert rep.skipped == {"prefix_log": 5} and rep.n_skipped == 5
+    merged = ["<logs>: 3 log(s): merged into a longer log", "<logs>: 2 log(s): merged into a longer log"]
+    assert rep.examples == {"prefix_log": merged}
+    for _ in range(MAX_EXAMPLES + 3):
+        rep.count("prefix_log", 1, "m")
+    assert rep.skipped["prefix_log"] == 5 + MAX_EXAMPLES + 3
+    assert len(rep.examples["prefix_log"]) == MAX_EXAMPLES
+
+
+def test_from_dict_reads_back_what_to_dict_wrote() -> None:
+    rep = SkipReport(read=7, written=4)
+    rep.skip("bad_json", "line is not JSON", source="a.jsonl", line=3)
+    rep.skip("bad_json", "line is not JSON", source="a.jsonl", line=5)
+    rep.skip("bad_role", "messages[0].role")
+    rep.repair("dropped_leading_assistant", "dropped 1 message", source="s.json", line=4)
+    back = SkipReport.from_dict(rep.to_dict())
+    assert back == rep
+    assert back.to_dict() == rep.to_dict()
+    assert back.summary() == rep.summary()
+    assert SkipReport.from_dict({}) == SkipReport()
+    assert SkipReport.from_dict({"read": "2", "skipped_by_reason": {"x": "3"}}).skipped == {"x": 3}

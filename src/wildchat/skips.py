@@ -17,6 +17,7 @@ own and the parent sums them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,19 @@ class SkipReport:
         """Count one skipped record under ``reason`` and keep an example."""
         self.skipped[reason] += 1
         _example(self.examples, reason, message, source, line)
+
+    def count(self, reason: str, n: int, message: str, source: str | None = None) -> None:
+        """Count ``n`` records skipped together under ``reason``, with one example.
+
+        For steps that learn how many records a rule dropped only after the
+        fact (e.g. logs merged away by linking): one call, one example line
+        ``source: message`` (the message should say how many).  ``n <= 0``
+        counts nothing and keeps no example.
+        """
+        if n <= 0:
+            return
+        self.skipped[reason] += n
+        _example(self.examples, reason, message, source, None)
 
     def repair(self, reason: str, message: str, source: str | None = None, line: int | None = None) -> None:
         """Count one record that was repaired and kept (not skipped) under ``reason``."""
@@ -65,6 +79,7 @@ class SkipReport:
         return self
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts and examples; :meth:`from_dict` reads it back."""
         return {
             "read": self.read,
             "written": self.written,
@@ -75,6 +90,22 @@ class SkipReport:
             "repaired_by_reason": dict(sorted(self.repaired.items())),
             "repair_examples": {k: list(v) for k, v in sorted(self.repair_examples.items())},
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SkipReport:
+        """The report :meth:`to_dict` wrote (missing keys read as empty).
+
+        Totals (``skipped``, ``repaired``) are derived from the per-reason
+        counts, so a round trip gives an equal report.
+        """
+        return cls(
+            read=int(data.get("read", 0)),
+            written=int(data.get("written", 0)),
+            skipped=Counter({str(k): int(v) for k, v in (data.get("skipped_by_reason") or {}).items()}),
+            examples={str(k): list(v) for k, v in (data.get("examples") or {}).items()},
+            repaired=Counter({str(k): int(v) for k, v in (data.get("repaired_by_reason") or {}).items()}),
+            repair_examples={str(k): list(v) for k, v in (data.get("repair_examples") or {}).items()},
+        )
 
     def summary(self) -> str:
         """A few human lines: read / written / skipped, then each reason (repairs only if any)."""

@@ -21,17 +21,7 @@ _FILTER_COLUMNS = ("model", "language", "country", "state", "hashed_ip", "toxic"
 
 def report_from(raw: str) -> SkipReport:
     """A source's stored skip report (``SkipReport.to_dict`` JSON), for builds that skip the file."""
-    data = orjson.loads(raw) if raw else {}
-    out = SkipReport(read=int(data.get("read", 0)), written=int(data.get("written", 0)))
-    for reason, n in (data.get("skipped_by_reason") or {}).items():
-        out.skipped[reason] += int(n)
-    for reason, items in (data.get("examples") or {}).items():
-        out.examples[reason] = list(items)
-    for reason, n in (data.get("repaired_by_reason") or {}).items():
-        out.repaired[reason] += int(n)
-    for reason, items in (data.get("repair_examples") or {}).items():
-        out.repair_examples[reason] = list(items)
-    return out
+    return SkipReport.from_dict(orjson.loads(raw) if raw else {})
 
 
 def refresh_stats(engine: Engine) -> None:
