@@ -105,47 +105,55 @@ def explore(
     """
     settings = _settings(host=host, port=port, index_dir=index, database_url=database_url)
     inputs = list(inputs or [])
+    _check_inputs(inputs, split, fmt)
+    url = _index_url(settings)
+    if inputs:
+        build = {"dataset": dataset_name, "format": fmt, "map": not no_map, "map_sample": map_sample}
+        _build_reported(inputs, settings, url, **build, embed_model=embed_model, split=split)
+    if build_only:
+        return
+    _serve(settings, url, log_level)
+
+
+def _check_inputs(inputs: list[Path], split: str, fmt: str | None) -> None:
+    """Fail (exit 2) on a missing input or a broken release; warn about raw logs."""
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise _fail(f"no such file or folder: {', '.join(missing)}", 2)
-    if inputs:
-        from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs, resolve_inputs
+    if not inputs:
+        return
+    from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs, resolve_inputs
 
-        try:
-            resolve_inputs(inputs, split, default="public")  # a broken release is bad input: fail first
-        except ReleaseError as exc:
-            raise _fail(str(exc), 2) from None
-        if raw_log_inputs(inputs, fmt):
-            typer.echo(f"warning: {RAW_LOG_WARNING}", err=True)
+    try:
+        resolve_inputs(inputs, split, default="public")  # a broken release is bad input: fail first
+    except ReleaseError as exc:
+        raise _fail(str(exc), 2) from None
+    if raw_log_inputs(inputs, fmt):
+        typer.echo(f"warning: {RAW_LOG_WARNING}", err=True)
+
+
+def _index_url(settings: Any) -> str:
+    """The index's database URL, creating the SQLite index folder (exit 2 when that fails)."""
     if not settings.database_url:
         try:
             settings.index_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise _fail(f"cannot create the index folder {settings.index_dir}: {exc.strerror}", 2) from None
-    url = settings.index_url
+    return str(settings.index_url)
+
+
+def _build_reported(inputs: list[Path], settings: Any, url: str, **kwargs: Any) -> None:
+    """Build into ``url`` and print the report; database and input problems end in one line."""
     shown = url if not settings.database_url else url.split("@")[-1]  # never echo a password
-    if inputs:
-        typer.echo(f"wildchat explore: indexing {len(inputs)} input(s) into {shown}", err=True)
-        try:
-            report = _build(
-                inputs,
-                url,
-                dataset=dataset_name,
-                format=fmt,
-                map=not no_map,
-                map_sample=map_sample,
-                embed_model=embed_model,
-                split=split,
-            )
-        except Exception as exc:
-            reason = _db_error(exc)
-            if reason is None and not isinstance(exc, OSError | ValueError | ImportError | RuntimeError):
-                raise
-            raise _fail(reason or f"{type(exc).__name__}: {exc}") from None
-        typer.echo(report.summary(), err=True)
-    if build_only:
-        return
-    _serve(settings, url, log_level)
+    typer.echo(f"wildchat explore: indexing {len(inputs)} input(s) into {shown}", err=True)
+    try:
+        report = _build(inputs, url, **kwargs)
+    except Exception as exc:
+        reason = _db_error(exc)
+        if reason is None and not isinstance(exc, OSError | ValueError | ImportError | RuntimeError):
+            raise
+        raise _fail(reason or f"{type(exc).__name__}: {exc}") from None
+    typer.echo(report.summary(), err=True)
 
 
 def _serve(settings: Any, url: str, log_level: str) -> None:
