@@ -6,8 +6,8 @@ import pickle
 import time
 
 import pytest
-from test_enrich_stages import ABUSE, PLAIN, _batch, _row, _turns
 
+from tests.enrich.test_enrich_stages import ABUSE, PLAIN, _batch, _row, _turns
 from wildchat.curate.stages.base import StageConfigError
 from wildchat.curate.stages.moderation import ModerationStage
 from wildchat.enrich.moderation.offline import OfflineToxicity

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_enrich_realdata import prf, toxicchat
 
+from tests.enrich.test_enrich_realdata import prf, toxicchat
 from wildchat.curate.stages.moderation import ModerationStage
 from wildchat.enrich.moderation.offline import load_offline
 from wildchat.enrich.moderation.profanity import OfflineDefault
