@@ -113,3 +113,22 @@ def test_jailbreak_table(result: dict) -> None:
         "success_rate": None,
     }
     assert result["jailbreak_share"] == pytest.approx(3 / 4)
+
+
+def test_detoxify_rule_is_the_curation_rule() -> None:
+    """The report's Detoxify detector and the curation rule call the same scores toxic."""
+    from wildchat.enrich.toxic import DETOXIFY_THRESHOLD, ToxicRule, TurnEvidence, turn_toxic
+
+    scores = [DETOXIFY_THRESHOLD / 2, DETOXIFY_THRESHOLD, DETOXIFY_THRESHOLD + 1e-6, 0.9]
+    turns = [Turn(content=f"u{k}", role="user") for k in range(len(scores))]
+    data = conv(turns, hashed_ip="u1", timestamp=month(2023, 4), detoxify_moderation=[_dx(s) for s in scores])
+    stats = DatasetStats("t", WordCounter())
+    stats.update(batch([data]))
+    report = stats.result()["toxicity_counts"]["user"]["detoxify"]
+    rule = [
+        turn_toxic(TurnEvidence(t.content, ran_detoxify=True, detoxify=_dx(t_score)))
+        for t, t_score in zip(turns, scores, strict=True)
+    ]
+    assert rule == [False, False, True, True]
+    assert report == {"known": len(scores), "toxic": sum(rule)}
+    assert ToxicRule().detoxify_threshold == DETOXIFY_THRESHOLD

@@ -3,7 +3,8 @@
 Detectors (WildChat's definitions):
 
 * ``openai_moderation``: the turn's OpenAI Moderation entry is ``flagged``;
-* ``detoxify``: the turn's Detoxify ``toxicity`` score is > 0.1;
+* ``detoxify``: the turn's Detoxify ``toxicity`` score is above
+  :data:`wildchat.enrich.toxic.DETOXIFY_THRESHOLD` (0.1);
 * ``union``: the turn's ``toxic`` field; where a reader left it null but a
   detector result exists, the same rule (either detector) is applied to it.
 
@@ -22,11 +23,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wildchat.analyze.view import BatchView, BoolArr
+from wildchat.enrich.toxic import DETOXIFY_THRESHOLD
 from wildchat.schema import OPENAI_MODERATION_CATEGORIES
 
 __all__ = ["DETECTORS", "DETOXIFY_THRESHOLD", "ToxicityStats", "canonical_category"]
 
-DETOXIFY_THRESHOLD = 0.1
 DETECTORS = ("openai_moderation", "detoxify", "union")
 ROLES = ("user", "assistant")
 

@@ -19,12 +19,16 @@ from dataclasses import dataclass
 
 from wildchat.schema import DetoxifyScores, Moderation
 
+#: WildChat's Detoxify rule: a turn is toxic when its ``toxicity`` score is above this.
+#: The one definition: the curation stage, the analysis report and review read it from here.
+DETOXIFY_THRESHOLD = 0.1
+
 
 @dataclass(frozen=True)
 class ToxicRule:
     """Thresholds of the rule (defaults are WildChat's)."""
 
-    detoxify_threshold: float = 0.1
+    detoxify_threshold: float = DETOXIFY_THRESHOLD
     classifier_threshold: float = 0.5
     use_moderation: bool = True
     use_detoxify: bool = True

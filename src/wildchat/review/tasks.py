@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wildchat.enrich.toxic import DETOXIFY_THRESHOLD
 from wildchat.review.rescore import NEAR_BAND
 
 __all__ = [
@@ -86,7 +87,7 @@ _PII_CUE = re.compile(
 class ReleaseConfig:
     """Detector settings read from the release's ``stats.json`` (defaults when absent)."""
 
-    detoxify_threshold: float = 0.1
+    detoxify_threshold: float = DETOXIFY_THRESHOLD
     toxic_engines: tuple[str, ...] = ()
     jailbreak_sources: tuple[str, ...] = ()
 
@@ -96,7 +97,7 @@ class ReleaseConfig:
         stages = {s.get("name"): s.get("config") or {} for s in (stats or {}).get("stages", []) or []}
         mod, jb = stages.get("moderation", {}), stages.get("jailbreak", {})
         return cls(
-            detoxify_threshold=float(mod.get("detoxify_threshold", 0.1) or 0.1),
+            detoxify_threshold=float(mod.get("detoxify_threshold") or DETOXIFY_THRESHOLD),
             toxic_engines=tuple(mod.get("engines_deciding_toxic") or ()),
             jailbreak_sources=tuple(jb.get("sources") or ()),
         )
