@@ -85,6 +85,8 @@ def main() -> None:
     for name, texts in ordinary.items():
         print(f"{name}: flagged {sum(1 for p in sig.match(texts) if p)} / {len(texts)}")
     library = load_library(d / "jailbreak_llms" / "jailbreak_prompts_2023_05_07.csv")
+    found = sum(1 for p in sig.match([e.text for e in library]) if p)
+    print(f"jailbreak_llms prompts found by the signatures alone: {found} / {len(library)}")
     texts, gold = [t for t, _, _ in rows], [g for _, g, _ in rows]
     fold_b = [i for i, r in enumerate(rows) if r[2] == 1]
     for threshold in (0.15, 0.3, 0.5):

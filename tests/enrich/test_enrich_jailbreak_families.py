@@ -122,7 +122,9 @@ def test_without_override_cues_marked_families_never_fire_alone_in_long_texts() 
 
 def test_corroboration_setting_is_validated(tmp_path: pytest.TempPathFactory) -> None:
     path = tmp_path / "sig.toml"  # type: ignore[operator]
-    path.write_text('[[family]]\nname = "x"\nanchors = ["a"]\npatterns = ["a"]\ncorroborate_from_words = -1\n')
+    path.write_text(
+        '[[family]]\nname = "x"\nanchors = ["a"]\npatterns = ["a"]\ncorroborate_from_words = -1\n'
+    )
     with pytest.raises(ValueError, match="corroborate_from_words"):
         load_signatures(path)
     path.write_text('[override]\npatterns = ["(unclosed"]\n')
