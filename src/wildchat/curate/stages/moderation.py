@@ -55,14 +55,16 @@ from __future__ import annotations
 import importlib.util
 import logging
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from wildchat.curate.stages.batch import set_column, turn_field, turn_offsets, with_turn_fields
-from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import Stage, StageConfigError
+from wildchat.curate.stages.batch import set_column, turn_field, turn_offsets, with_turn_fields
+from wildchat.enrich.toxic import DETOXIFY_THRESHOLD
 from wildchat.schema import DetoxifyScores, Moderation, release_schema, to_row
 
 __all__ = ["ModerationStage"]
@@ -81,11 +83,19 @@ class ModerationStage(Stage):
 
     name: ClassVar[str] = "moderation"
     description: ClassVar[str] = "toxicity: OpenAI Moderation / Detoxify / HF classifier / offline default"
+    card_counters: ClassVar[tuple[str, ...]] = (
+        "turns_judged",
+        "judged:",
+        "turns_toxic",
+        "turns_unknown",
+        "openai_missing",
+        "openai_cache_hits",
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "engine": None,
         "engines": ["offline"],
         "roles": ["user", "assistant"],
-        "detoxify_threshold": 0.1,
+        "detoxify_threshold": DETOXIFY_THRESHOLD,
         "openai_model": "omni-moderation-latest",
         "openai_base_url": None,
         "openai_api_key_env": "OPENAI_API_KEY",
@@ -112,6 +122,10 @@ class ModerationStage(Stage):
         "embedding_head_path": None,
     }
     requires: ClassVar[tuple[str, ...]] = ("numpy", "sklearn")
+
+    @classmethod
+    def card_engines(cls, config: Mapping[str, Any]) -> str:
+        return "toxic decided by " + ", ".join(f"`{e}`" for e in config.get("engines_deciding_toxic", []))
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
@@ -280,7 +294,12 @@ class ModerationStage(Stage):
             accurate = load_embedding(head)
             if name == "embedding":
                 return accurate
-            return TwoTier(load_offline(c["offline_model_path"]), accurate, two_tier_band(accurate))
+            return TwoTier(
+                load_offline(c["offline_model_path"]),
+                accurate,
+                two_tier_band(accurate),
+                two_tier_band(accurate, "assistant"),
+            )
         except EmbeddingUnavailable as exc:
             raise ValueError(str(exc)) from exc
 

@@ -103,12 +103,22 @@ def read_head(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
 
 
 class EmbeddingToxicity:
-    """P(toxic) per text: the head over MiniLM embeddings, max over a text's windows."""
+    """P(toxic) per text: the head over MiniLM embeddings, max over a text's windows.
+
+    Role-aware like the offline default: user turns are flagged at
+    ``threshold``, assistant turns at ``assistant_threshold`` (both stored in
+    the head; a head without the latter uses ``threshold`` for both).  The
+    training script picks them so that ordinary chat is not over-flagged
+    (docs/quality.md, "Toxicity").
+    """
+
+    by_role = True
 
     def __init__(self, head_path: str | Path | None = None, encoder: Any = None) -> None:
         self.coef, self.info = read_head(Path(head_path) if head_path else DEFAULT_HEAD)
         self.intercept = float(self.info["intercept"])
         self.threshold = float(self.info["threshold"])
+        self.assistant_threshold = float(self.info.get("assistant_threshold", self.threshold))
         self.encoder = encoder if encoder is not None else load_minilm()
 
     def scores(self, texts: Sequence[str]) -> list[float]:
@@ -130,32 +140,51 @@ class EmbeddingToxicity:
             out[i] = max(out[i], float(p))
         return out
 
-    def flags(self, texts: Sequence[str]) -> list[bool]:
-        """``scores >= threshold`` (the head's tuned threshold); blank -> False."""
-        return [s >= self.threshold for s in self.scores(texts)]
+    def flags(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> list[bool]:
+        """``score >=`` the role's threshold (no roles: all user turns); blank -> False."""
+        roles = list(roles) if roles is not None else [None] * len(texts)
+        return [
+            s >= (self.assistant_threshold if r == "assistant" else self.threshold)
+            for s, r in zip(self.scores(texts), roles, strict=True)
+        ]
 
 
 class TwoTier:
     """Hashed model where it is sure, the embedding head on its uncertain band only.
 
     ``band = (low, high)`` on the hashed score: ``< low`` not toxic, ``>= high``
-    toxic, otherwise the embedding engine decides.  ``sent`` counts the turns
-    that reached the second tier (the stage reports it as ``two_tier:sent``).
+    toxic, otherwise the embedding engine decides (at its threshold for the
+    turn's role).  Assistant turns use ``assistant_band`` (default: ``band``):
+    long replies reach the hashed model's upper range more often than prompts.
+    ``sent`` counts the turns that reached the second tier (the stage reports
+    it as ``two_tier:sent``).
     """
 
-    def __init__(self, fast: OfflineToxicity, accurate: EmbeddingToxicity, band: tuple[float, float]) -> None:
-        if not 0.0 <= band[0] <= band[1] <= 1.0:
-            raise ValueError("two-tier band must satisfy 0 <= low <= high <= 1")
+    by_role = True
+
+    def __init__(
+        self,
+        fast: OfflineToxicity,
+        accurate: EmbeddingToxicity,
+        band: tuple[float, float],
+        assistant_band: tuple[float, float] | None = None,
+    ) -> None:
+        for b in (band, assistant_band or band):
+            if not 0.0 <= b[0] <= b[1] <= 1.0:
+                raise ValueError("two-tier band must satisfy 0 <= low <= high <= 1")
         self.fast, self.accurate, self.band = fast, accurate, band
+        self.assistant_band = assistant_band or band
         self.sent = 0
 
-    def flags(self, texts: Sequence[str]) -> list[bool]:
-        low, high = self.band
+    def flags(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> list[bool]:
+        roles = list(roles) if roles is not None else [None] * len(texts)
+        bands = [self.assistant_band if r == "assistant" else self.band for r in roles]
         fast = self.fast.scores(texts)
-        unsure = [i for i, s in enumerate(fast) if low <= s < high and texts[i].strip()]
-        out = [s >= high and bool(t.strip()) for s, t in zip(fast, texts, strict=True)]
+        unsure = [i for i, s in enumerate(fast) if bands[i][0] <= s < bands[i][1] and texts[i].strip()]
+        out = [s >= b[1] and bool(t.strip()) for s, b, t in zip(fast, bands, texts, strict=True)]
         if unsure:
-            for i, flag in zip(unsure, self.accurate.flags([texts[i] for i in unsure]), strict=True):
+            picked = self.accurate.flags([texts[i] for i in unsure], [roles[i] for i in unsure])
+            for i, flag in zip(unsure, picked, strict=True):
                 out[i] = flag
         self.sent += len(unsure)
         return out
@@ -167,9 +196,12 @@ def load_embedding(head_path: str | None = None) -> EmbeddingToxicity:
     return EmbeddingToxicity(head_path)
 
 
-def two_tier_band(head: EmbeddingToxicity) -> tuple[float, float]:
-    """The band stored with the head by the training script."""
+def two_tier_band(head: EmbeddingToxicity, role: str = "user") -> tuple[float, float]:
+    """The band stored with the head by the training script (``role="assistant"``: its
+    assistant band, falling back to the user band for heads that carry none)."""
     band = head.info.get("two_tier_band")
+    if role == "assistant":
+        band = head.info.get("two_tier_band_assistant", band)
     if not isinstance(band, list) or len(band) != 2:
         raise EmbeddingUnavailable("embedding engine: head file carries no two-tier band")
     return float(band[0]), float(band[1])
