@@ -14,8 +14,15 @@ fallback + conversation context) with the previous behaviour
   overall, prompt alone and as a conversation with its reply (the stage);
 * lingua's test data by length (sentences, word pairs, single words), all 75
   languages and the 18 languages of the prior;
-* short English openers written for this project: the tuning list and a
-  held-out list written after the parameters were chosen.
+* short English openers written for this project: the tuning list, a
+  held-out list written after the first parameters were chosen (used to
+  choose ``few_letters``), and a second held-out list written before that
+  change and never tuned on;
+* how the stage decided each turn of those openers answered by nothing
+  (``decided:`` engine / fallback / script) and per label.
+
+``--before`` compares with another configuration (``key=value`` pairs,
+e.g. ``--before few_letters=0``) instead of ``short_letters = 0``.
 """
 
 from __future__ import annotations
@@ -30,11 +37,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from wildchat.enrich.language import LanguageConfig, build_detector, conversation_language, iso_label  # noqa: E402
-from wildchat.enrich.language_short import PRIOR, resolve_conversation  # noqa: E402
+from wildchat.enrich.language import (  # noqa: E402
+    LanguageConfig,
+    build_detector,
+    conversation_language,
+    decide_conversation,
+    iso_label,
+)
+from wildchat.enrich.language_short import PRIOR  # noqa: E402
 
 OPENERS = ROOT / "scripts" / "data" / "short_english_openers.txt"
 OPENERS_HELDOUT = ROOT / "scripts" / "data" / "short_english_openers_heldout.txt"
+OPENERS_HELDOUT2 = ROOT / "scripts" / "data" / "short_english_openers_heldout2.txt"
+OPENER_LISTS = (("tuning", OPENERS), ("held-out", OPENERS_HELDOUT), ("held-out 2", OPENERS_HELDOUT2))
 
 
 def read_lines(path: Path) -> list[str]:
@@ -71,9 +86,7 @@ def lid_rows(data: Path, per_cell: int) -> list[tuple[str, str, str]]:
 def conversation_labels(config: LanguageConfig, prompt: str, response: str) -> tuple[str, str]:
     """(prompt's turn label, conversation label) as the ``language`` stage sets them."""
     det = build_detector(config)
-    decisions = [det.decide(prompt), det.decide(response)]
-    if config.short_letters > 0:
-        decisions = resolve_conversation(decisions, ["user", "assistant"])
+    decisions = decide_conversation(det, [prompt, response], ["user", "assistant"], config.short_letters > 0)
     labels = [d.label for d in decisions]
     return labels[0], conversation_language(labels)
 
@@ -110,20 +123,45 @@ def lid_figures(config: LanguageConfig, rows: list[tuple[str, str, str]]) -> dic
 
 
 def opener_figures(config: LanguageConfig) -> dict[str, float]:
-    """Share of each openers list labelled English (no context)."""
+    """Share of each openers list labelled English (no context) and how the labels were decided."""
     det = build_detector(config)
-    return {
-        name: rate([x == "English" for x in det.detect(read_lines(path))])
-        for name, path in (("tuning", OPENERS), ("held-out", OPENERS_HELDOUT))
-    }
+    out: dict[str, float] = {}
+    for name, path in OPENER_LISTS:
+        decisions = [det.decide(t) for t in read_lines(path)]
+        out[name] = rate([d.label == "English" for d in decisions])
+        for d in decisions:
+            key = f"{name} decided:{d.how} -> {d.label}"
+            out[key] = out.get(key, 0) + 1
+    return out
+
+
+def parse_config(pairs: list[str]) -> LanguageConfig:
+    """``["few_letters=0", ...]`` -> a :class:`LanguageConfig` (values parsed as int, float or text)."""
+    kwargs: dict[str, object] = {}
+    for pair in pairs:
+        key, _, raw = pair.partition("=")
+        value: object = raw
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+        kwargs[key] = value
+    return LanguageConfig(**kwargs)  # type: ignore[arg-type]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--per-cell", type=int, default=60)
+    ap.add_argument("--before", nargs="*", default=None, help="key=value pairs of the compared configuration")
     args = ap.parse_args()
-    configs = {"default": LanguageConfig(), "previous (short_letters=0)": LanguageConfig(short_letters=0)}
+    before = "before (" + " ".join(args.before) + ")" if args.before else "previous (short_letters=0)"
+    configs = {
+        "default": LanguageConfig(),
+        before: parse_config(args.before) if args.before else LanguageConfig(short_letters=0),
+    }
     wc, lid = wildchat_rows(args.data), lid_rows(args.data, args.per_cell)
     results = {
         name: {
@@ -139,7 +177,8 @@ def main() -> None:
     print("WildChat rows per fold/label:", dict(sorted(counts.items())))
     print("| check | " + " | ".join(configs) + " |\n|---" * 1 + "|---" * len(configs) + "|")
     for key in results["default"]:
-        print(f"| {key} | " + " | ".join(f"{results[n].get(key, float('nan')):.4f}" for n in configs) + " |")
+        fmt = "{:.0f}" if "decided" in key else "{:.4f}"
+        print(f"| {key} | " + " | ".join(fmt.format(results[n].get(key, 0)) for n in configs) + " |")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from wildchat.enrich.language import (
     LanguageConfig,
     build_detector,
     conversation_language,
+    decide_conversation,
     iso_label,
     lingua_label,
     prepare,
@@ -22,9 +23,12 @@ from wildchat.enrich.language_short import (
     HOW_ENGINE,
     HOW_FALLBACK,
     HOW_NOLANG,
+    HOW_SCRIPT,
     PRIOR,
+    SCRIPT_DEFAULT,
     Decision,
     dominant_script,
+    plain_letters,
     prior_argmax,
     resolve_conversation,
 )
@@ -139,7 +143,8 @@ def test_short_english_openers_are_english_without_context(engine: str) -> None:
 
 def test_short_text_goes_to_the_fallback_and_long_text_does_not() -> None:
     det = build_detector(LanguageConfig())
-    assert det.decide("hi") == Decision("English", HOW_FALLBACK, True, "LATIN")
+    assert det.decide("hello there") == Decision("English", HOW_FALLBACK, True, "LATIN")
+    assert det.decide("hi") == Decision("English", HOW_SCRIPT, True, "LATIN")  # too few letters to ask
     assert det.decide(CLEAR["English"]).how == HOW_ENGINE
     assert det.decide("").how == HOW_NOLANG
     assert det.decide("привет").label == "Russian" and det.decide("привет").script == "CYRILLIC"
@@ -214,3 +219,64 @@ def test_bad_input_short_and_mixed_never_crash(engine: str) -> None:
     decisions = [det.decide(t) for t in junk]
     assert all(d.label and d.label[0].isupper() for d in decisions)
     assert decisions[2].how == HOW_ENGINE  # a 1.2 MB turn is long, judged from its sample
+
+
+# --- no evidence (too few letters) and context before the fallback ---
+
+
+def test_script_defaults_follow_the_prior() -> None:
+    assert SCRIPT_DEFAULT["LATIN"] == "English" and SCRIPT_DEFAULT["CYRILLIC"] == "Russian"
+    assert SCRIPT_DEFAULT["CJK"] == "Chinese" and SCRIPT_DEFAULT["ARABIC"] == "Arabic"
+    assert SCRIPT_DEFAULT["KANA"] == "Japanese" and SCRIPT_DEFAULT["GREEK"] == "Greek"
+    assert "DEVANAGARI" not in SCRIPT_DEFAULT  # Hindi or Marathi: the prior knows neither, no guess
+    assert plain_letters("thx ok!", "LATIN") and not plain_letters("où", "LATIN")
+    assert plain_letters("да", "CYRILLIC")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_too_few_letters_take_the_script_language(engine: str) -> None:
+    det = build_detector(LanguageConfig(engine=engine))  # type: ignore[arg-type]
+    for text, label in (("k", "English"), ("hiya", "English"), ("thx!!", "English"), ("да", "Russian")):
+        d = det.decide(text)
+        assert (d.label, d.how) == (label, HOW_SCRIPT), text
+    # Accents are evidence: a short accented word goes to the detector, not the default.
+    assert det.decide("où").how == HOW_FALLBACK
+    assert det.decide("hello").how == HOW_FALLBACK  # five letters: enough to ask
+    # Off switches: few_letters = 0, or a confidence floor (it asks for Unknown over guesses).
+    assert build_detector(LanguageConfig(engine=engine, few_letters=0)).decide("k").how == HOW_FALLBACK  # type: ignore[arg-type]
+    floor = build_detector(LanguageConfig(engine=engine, min_confidence=0.99))  # type: ignore[arg-type]
+    assert floor.decide("k").how == HOW_FALLBACK
+
+
+def test_low_share_rule_takes_the_script_language() -> None:
+    # An accented pair of words lingua is unsure about: with the rule at its maximum it is English.
+    d = build_detector(LanguageConfig(low_share=1.0)).decide("vous êtes")
+    assert (d.label, d.how) == ("English", HOW_SCRIPT)
+    assert build_detector(LanguageConfig()).decide("vous êtes").label == "French"
+    with pytest.raises(ValueError):
+        LanguageConfig(few_letters=-1)
+    with pytest.raises(ValueError):
+        LanguageConfig(low_share=1.5)
+
+
+def test_deferred_short_turns_take_context_before_any_detector() -> None:
+    det = build_detector(LanguageConfig())
+    pending = det.decide("hello there", defer=True)
+    assert pending.label == "" and pending.pending == "hello there" and pending.short
+    assert det.settle(pending) == Decision("English", HOW_FALLBACK, True, "LATIN")
+    assert det.settle(Decision("German", HOW_ENGINE)) == Decision("German", HOW_ENGINE)
+    hybrid = build_detector(LanguageConfig())
+    assert isinstance(hybrid, HybridDetector)
+    before = hybrid.fast_answers + hybrid.lingua_answers
+    out = decide_conversation(hybrid, ["hola amigo", CLEAR["French"]], ["user", "assistant"])
+    # The French reply decides the short turn; only the long turn asked a detector.
+    assert [(d.label, d.how) for d in out] == [("French", HOW_CONTEXT), ("French", HOW_ENGINE)]
+    assert hybrid.fast_answers + hybrid.lingua_answers == before + 1
+    # No reliable turn, or context off: every short turn is settled by the fallback.
+    alone = decide_conversation(det, ["hello there", "ok"], ["user", "assistant"])
+    assert [(d.label, d.how, d.pending) for d in alone] == [
+        ("English", HOW_FALLBACK, None),
+        ("English", HOW_SCRIPT, None),
+    ]
+    off = decide_conversation(det, ["hola amigo", CLEAR["French"]], ["user", "assistant"], use_context=False)
+    assert off[0].how == HOW_FALLBACK and off[0].pending is None

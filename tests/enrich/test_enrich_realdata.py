@@ -100,18 +100,19 @@ def test_language_accuracy_lingua_testdata(shared_data: Path) -> None:
 
 def test_short_english_openers(shared_data: Path) -> None:
     """Openers written for this project: alone (fallback) and answered by an English reply (context)."""
-    from eval_language import OPENERS, OPENERS_HELDOUT, conversation_labels, read_lines
+    from eval_language import OPENERS, OPENERS_HELDOUT, OPENERS_HELDOUT2, conversation_labels, read_lines
 
     config = LanguageConfig()
     det = build_detector(config)
     reply = "Sure! Here is what you asked for, written out in full below."
-    for path, floor in ((OPENERS, 0.95), (OPENERS_HELDOUT, 0.92)):
+    # measured alone: 1.000 (tuning list), 0.990 (held-out list), 0.992 (second held-out list, never tuned on)
+    for path, floor in ((OPENERS, 0.99), (OPENERS_HELDOUT, 0.97), (OPENERS_HELDOUT2, 0.97)):
         texts = read_lines(path)
         alone = sum(x == "English" for x in det.detect(texts)) / len(texts)
         in_chat = sum(conversation_labels(config, t, reply)[0] == "English" for t in texts) / len(texts)
         print(path.name, "alone", round(alone, 4), "with reply", round(in_chat, 4))
-        assert alone >= floor  # measured 0.963 (tuning list) / 0.941 (held-out list)
-        assert in_chat >= 0.99  # measured 1.000 on both
+        assert alone >= floor
+        assert in_chat >= 0.99  # measured 1.000 on all three
     previous = build_detector(LanguageConfig(short_letters=0)).detect(read_lines(OPENERS))
     assert sum(x == "English" for x in previous) / len(previous) < 0.8  # the failure this fixes (0.713)
 

@@ -131,11 +131,14 @@ def test_language_stage_short_turns_use_context_then_fallback() -> None:
     assert out.column("language").to_pylist()[:3] == ["English", "Russian", "English"]
     c = stage.counters
     assert c["decided:context"] == 2 and c["context:English"] == 1 and c["context:Russian"] == 1
-    assert c["decided:fallback"] == 2 and c["fallback:English"] == 2
+    assert c["decided:fallback"] == 1 and c["fallback:English"] == 1  # "thanks"
+    assert c["decided:script"] == 1 and c["script:English"] == 1  # "ok": too few letters to ask a detector
     assert c["decided:engine"] == 3 and c["turns"] == 7
     off = LanguageStage(use_context=False)
     out = off(batch)
-    assert off.counters["decided:context"] == 0 and off.counters["decided:fallback"] == 4
+    assert off.counters["decided:context"] == 0 and off.counters["decided:fallback"] == 1
+    assert off.counters["decided:script"] == 3 and off.counters["script:Russian"] == 1  # "hi", "ок", "ok"
+    assert [t["language"] for t in _turns(out, 1)] == ["Russian", "Russian"]
 
 
 def test_language_stage_bad_input_counts_reasons() -> None:

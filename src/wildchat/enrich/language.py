@@ -48,24 +48,26 @@ from wildchat.enrich.language_short import (
     HOW_ENGINE,
     HOW_FALLBACK,
     HOW_NOLANG,
+    HOW_SCRIPT,
     Decision,
     dominant_script,
     letter_count,
+    plain_letters,
     prior_argmax,
+    resolve_conversation,
+    script_default,
     strip_noise,
 )
+from wildchat.schema.languages import language_label
 
 NOLANG = "Nolang"
 UNKNOWN = "Unknown"
 
 Engine = Literal["lingua", "fast", "hybrid"]
 
-# fastText codes that lingua spells differently (lingua: NB/NN for Norwegian).
 SAMPLE_WINDOWS = 4
 _LETTER = re.compile(r"[^\W\d_]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ufeff\ufff0-\uffff\ud800-\udfff]")
-
-_FAST_ALIASES = {"no": "nb", "iw": "he", "in": "id", "fil": "tl"}
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,14 @@ class LanguageConfig:
     :mod:`wildchat.enrich.language_short` (0 = off, the uniform-prior
     behaviour of lingua); ``prior_weight`` tempers WildChat's language prior;
     ``short_fast_accept``: on short texts the hybrid keeps fastText's English
-    from this probability on.
+    from this probability on.  Low evidence: a short text with fewer than
+    ``few_letters`` letters (Latin ones unaccented: ``où``, ``sí`` are
+    evidence), or whose fallback posterior gives its best language less than
+    ``low_share`` (off by default: it costs other languages' short texts,
+    see docs/quality.md), takes its script's most common language
+    (:data:`~.language_short.SCRIPT_DEFAULT`: Latin -> English, Cyrillic ->
+    Russian ...); 0 turns either rule off, and so does a ``min_confidence``
+    floor (it asks for ``Unknown`` rather than a guess).
     """
 
     engine: Engine = "hybrid"
@@ -88,17 +97,21 @@ class LanguageConfig:
     short_letters: int = 20
     prior_weight: float = 0.35
     short_fast_accept: float = 0.2
+    few_letters: int = 5
+    low_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.engine not in ("lingua", "fast", "hybrid"):
             raise ValueError(f"language engine must be lingua, fast or hybrid, not {self.engine!r}")
         if self.max_chars < 20:
             raise ValueError("max_chars must be >= 20")
-        unit = (self.min_confidence, self.fast_accept, self.short_fast_accept)
+        unit = (self.min_confidence, self.fast_accept, self.short_fast_accept, self.low_share)
         if not all(0.0 <= x <= 1.0 for x in unit):
-            raise ValueError("min_confidence, fast_accept and short_fast_accept must be within [0, 1]")
+            raise ValueError("confidences and shares (min_confidence, fast_accept ...) must be within [0, 1]")
         if not 0 <= self.short_letters <= self.max_chars:
             raise ValueError("short_letters must be within [0, max_chars]")
+        if not 0 <= self.few_letters <= self.max_chars:
+            raise ValueError("few_letters must be within [0, max_chars] (it acts on short texts only)")
         if not 0.0 <= self.prior_weight <= 4.0:
             raise ValueError("prior_weight must be within [0, 4]")
 
@@ -108,7 +121,9 @@ class LanguageDetector(Protocol):
 
     def detect(self, texts: Sequence[str]) -> list[str]: ...
 
-    def decide(self, text: str) -> Decision: ...
+    def decide(self, text: str, defer: bool = False) -> Decision: ...
+
+    def settle(self, decision: Decision) -> Decision: ...
 
 
 def lingua_label(language_name: str) -> str:
@@ -116,19 +131,9 @@ def lingua_label(language_name: str) -> str:
     return language_name.title()
 
 
-@cache
-def _iso_to_label() -> dict[str, str]:
-    from lingua import Language
-
-    table = {lang.iso_code_639_1.name.lower(): lingua_label(lang.name) for lang in Language.all()}
-    for alias, code in _FAST_ALIASES.items():
-        table[alias] = table[code]
-    return table
-
-
 def iso_label(code: str) -> str:
-    """An ISO 639-1 code (as fastText writes it) -> WildChat label, or ``Unknown``."""
-    return _iso_to_label().get(code.lower().replace("__label__", ""), UNKNOWN)
+    """An ISO 639-1 code (as fastText writes it) -> WildChat label, or ``Unknown`` (not a lingua language)."""
+    return language_label(code.lower().replace("__label__", "")) or UNKNOWN
 
 
 def has_letters(text: str) -> bool:
@@ -189,22 +194,48 @@ class _Detector:
     def _engine(self, cut: str) -> str:
         raise NotImplementedError
 
-    def _short(self, cut: str) -> str:
+    def _short(self, cut: str) -> tuple[str | None, float]:
+        """(best label, its posterior share) for a short prepared text."""
         raise NotImplementedError
 
-    def _posterior(self, pairs: Sequence[tuple[str, float]]) -> str:
-        """The fallback's label for (label, confidence) pairs; ``Unknown`` under ``min_confidence``."""
-        label, share = prior_argmax(pairs, self._config.prior_weight)
-        return UNKNOWN if label is None or share < self._config.min_confidence else label
+    def _posterior(self, pairs: Sequence[tuple[str, float]]) -> tuple[str | None, float]:
+        """The prior-weighted posterior's best label and share for (label, confidence) pairs."""
+        return prior_argmax(pairs, self._config.prior_weight)
 
-    def decide(self, text: str) -> Decision:
-        """The label of one text and how it was reached (see :mod:`.language_short`)."""
+    def _fallback(self, cut: str, script: str) -> Decision:
+        """Decision for a short text: no evidence -> the script's language (``script``), else the posterior.
+
+        ``Unknown`` when the posterior's share is under ``min_confidence``
+        (off by default; a floor also turns the low-evidence rules off).
+        """
+        cfg = self._config
+        # A confidence floor asks for Unknown over guesses, and the script default is a guess.
+        default = script_default(script) if cfg.min_confidence <= 0.0 else None
+        if default is not None and letter_count(cut) < cfg.few_letters and plain_letters(cut, script):
+            return Decision(default, HOW_SCRIPT, True, script)
+        label, share = self._short(cut)
+        if default is not None and (label is None or share < cfg.low_share):
+            return Decision(default, HOW_SCRIPT, True, script)
+        final = UNKNOWN if label is None or share < cfg.min_confidence else label
+        return Decision(final, HOW_FALLBACK, True, script)
+
+    def decide(self, text: str, defer: bool = False) -> Decision:
+        """The label of one text and how it was reached (see :mod:`.language_short`).
+
+        ``defer``: a short text is returned unsettled (``pending``), so the
+        conversation's context can decide it without running a detector.
+        """
         cut, short = prepare_checked(text, self._config)
         if cut is None:
             return Decision(NOLANG, HOW_NOLANG)
         if short:
-            return Decision(self._short(cut), HOW_FALLBACK, True, dominant_script(cut))
+            script = dominant_script(cut)
+            return Decision("", HOW_FALLBACK, True, script, cut) if defer else self._fallback(cut, script)
         return Decision(self._engine(cut), HOW_ENGINE)
+
+    def settle(self, decision: Decision) -> Decision:
+        """A deferred decision with its fallback label (others unchanged)."""
+        return decision if decision.pending is None else self._fallback(decision.pending, decision.script)
 
     def detect_one(self, text: str) -> str:
         return self.decide(text).label
@@ -234,10 +265,9 @@ class LinguaDetector(_Detector):
             return UNKNOWN
         return lingua_label(values[0].language.name)
 
-    def _short(self, cut: str) -> str:
+    def _short(self, cut: str) -> tuple[str | None, float]:
         values = self._detector.compute_language_confidence_values(cut)
-        pairs = [(lingua_label(v.language.name), float(v.value)) for v in values]
-        return self._posterior(pairs)
+        return self._posterior([(lingua_label(v.language.name), float(v.value)) for v in values])
 
 
 class FastDetector(_Detector):
@@ -258,10 +288,9 @@ class FastDetector(_Detector):
         label, score = self.top(cut)
         return UNKNOWN if score < self._config.min_confidence else label
 
-    def _short(self, cut: str) -> str:
+    def _short(self, cut: str) -> tuple[str | None, float]:
         found = self._detector.detect(cut, model="lite", k=10)
-        pairs = [(iso_label(str(r["lang"])), float(r["score"])) for r in found]
-        return self._posterior(pairs)
+        return self._posterior([(iso_label(str(r["lang"])), float(r["score"])) for r in found])
 
 
 class HybridDetector(_Detector):
@@ -282,11 +311,11 @@ class HybridDetector(_Detector):
         self.lingua_answers += 1
         return self._lingua._engine(cut)
 
-    def _short(self, cut: str) -> str:
+    def _short(self, cut: str) -> tuple[str | None, float]:
         label, score = self._fast.top(cut)
         if label == "English" and score >= self._config.short_fast_accept:
             self.fast_answers += 1
-            return label
+            return label, 1.0
         self.lingua_answers += 1
         return self._lingua._short(cut)
 
@@ -299,6 +328,23 @@ def build_detector(config: LanguageConfig) -> LanguageDetector:
     if config.engine == "fast":
         return FastDetector(config)
     return HybridDetector(config)
+
+
+def decide_conversation(
+    detector: LanguageDetector, texts: Sequence[str], roles: Sequence[str | None], use_context: bool = True
+) -> list[Decision]:
+    """Every turn's decision as the ``language`` stage makes it (pure apart from detector counters).
+
+    Long turns go to the engine; short turns first take the label of the
+    conversation's reliable turns in the same script
+    (:func:`~.language_short.resolve_conversation`) and only the rest run
+    the fallback -- which is also what keeps the fallback's cost off most
+    short turns.  ``use_context = False``: every short turn runs the fallback.
+    """
+    decisions = [detector.decide(t, defer=use_context) for t in texts]
+    if use_context:
+        decisions = resolve_conversation(decisions, roles)
+    return [detector.settle(d) for d in decisions]
 
 
 def conversation_language(labels: Sequence[str]) -> str:

@@ -17,12 +17,18 @@ docs/quality.md:
    engine first keeps fastText's English when its probability is at least
    ``short_fast_accept`` (0.2).  A tempered prior (weight 0.35, not 1) keeps
    short texts of common languages (``hola``, ``merci``, ``danke``) right:
-   see the trade-off table in docs/quality.md.
+   see the trade-off table in docs/quality.md.  Below that, *no evidence*:
+   a text of fewer than ``few_letters`` (5) letters, unaccented if Latin
+   (``k``, ``ok``, ``thx``, ``hiya``; not ``où``), takes its script's most
+   common language (:data:`SCRIPT_DEFAULT`) without asking a detector.
 2. **Context** (stage ``language``): a short turn of a conversation that also
    has long ("reliable") turns in the same script takes the label those turns
    agree on -- the other user turns first, else the assistant's replies --
    so ``hi`` answered by an English reply is English and ``ок`` in a Russian
-   conversation is Russian, whatever the fallback said alone.
+   conversation is Russian, whatever the fallback said alone.  The stage
+   resolves context first and runs the fallback only for the short turns
+   context did not decide (:meth:`Decision.pending`), which keeps the
+   fallback's lingua calls off most short turns.
 
 Labels stay WildChat's (lingua names, ``Nolang``, ``Unknown``).
 """
@@ -33,7 +39,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Approximate share of each language among WildChat-1M conversations (rounded
 #: from the dataset's published language distribution); the fallback's prior.
@@ -82,6 +88,28 @@ LABEL_SCRIPT: dict[str, str] = {
     "Tamil": "TAMIL",
     "Telugu": "TELUGU",
 }
+
+
+def _script_defaults() -> dict[str, str]:
+    """Per script, its most common language under :data:`PRIOR` (Latin: English).
+
+    A script shared by languages none of which the prior knows (Devanagari:
+    Hindi and Marathi) has no default: guessing there would be a coin toss.
+    """
+    by_script: dict[str, list[str]] = {}
+    for label, script in LABEL_SCRIPT.items():
+        by_script.setdefault(script, []).append(label)
+    out = {"LATIN": "English"}
+    for script, labels in by_script.items():
+        best = max(labels, key=lambda x: PRIOR.get(x, 0.0))
+        if best in PRIOR or len(labels) == 1:
+            out[script] = best
+    return out
+
+
+#: What a text in a script most likely is when its letters carry no other evidence (Latin -> English,
+#: Cyrillic -> Russian, Han -> Chinese, Arabic -> Arabic ...): the low-evidence fallback's answer.
+SCRIPT_DEFAULT: dict[str, str] = _script_defaults()
 _SCRIPT_ALIASES = {"HIRAGANA": "KANA", "KATAKANA": "KANA", "HALFWIDTH": "KANA", "FULLWIDTH": "LATIN"}
 
 # Letters that say nothing about the language: links, addresses, code.
@@ -91,18 +119,27 @@ _NOISE = re.compile(
 )
 _LETTERS = re.compile(r"[^\W\d_]")
 
-#: How a turn's final label was decided (stage counters ``decided:<how>``).
+#: How a turn's final label was decided (stage counters ``decided:<how>``); ``script``: too few letters
+#: for any detector, the script's most common language.
 HOW_ENGINE, HOW_FALLBACK, HOW_CONTEXT, HOW_NOLANG = "engine", "fallback", "context", "nolang"
+HOW_SCRIPT = "script"
 
 
 @dataclass(frozen=True)
 class Decision:
-    """One turn's label and how it was reached (``short``: decided from few letters)."""
+    """One turn's label and how it was reached (``short``: decided from few letters).
+
+    ``pending`` holds the prepared text of a short turn whose fallback was
+    deferred (``label`` is then empty): the conversation's context may
+    decide it for free; :meth:`~wildchat.enrich.language._Detector.settle`
+    runs the fallback otherwise.  Settled decisions have ``pending = None``.
+    """
 
     label: str
     how: str
     short: bool = False
     script: str = "LATIN"
+    pending: str | None = field(default=None, repr=False)
 
 
 def strip_noise(text: str) -> str:
@@ -123,6 +160,21 @@ def dominant_script(text: str) -> str:
             head = unicodedata.name(ch, "UNKNOWN").split(" ", 1)[0]
             counts[_SCRIPT_ALIASES.get(head, head)] += 1
     return counts.most_common(1)[0][0] if counts else "LATIN"
+
+
+def plain_letters(text: str, script: str) -> bool:
+    """Whether ``text``'s letters carry no mark of a particular language: for Latin, all unaccented ASCII.
+
+    ``ok``, ``thx``, ``k`` could be any Latin-script language (so the prior
+    decides), but ``où``, ``sí``, ``ça``, ``ß`` say French, Spanish, German;
+    other scripts are their own evidence (the script default already follows it).
+    """
+    return script != "LATIN" or all(ch.isascii() for ch in text if ch.isalpha())
+
+
+def script_default(script: str) -> str | None:
+    """The language a text in ``script`` most likely is when nothing else is known (``None``: no guess)."""
+    return SCRIPT_DEFAULT.get(script)
 
 
 def label_script(label: str) -> str:
@@ -155,7 +207,7 @@ def context_label(decisions: Sequence[Decision], roles: Sequence[str | None]) ->
         labels = [
             d.label
             for d, r in zip(decisions, roles, strict=True)
-            if not d.short and d.how != HOW_NOLANG and d.label != "Unknown" and r == wanted
+            if not d.short and d.how != HOW_NOLANG and d.label not in ("Unknown", "") and r == wanted
         ]
         if labels:
             counts = Counter(labels)
