@@ -144,7 +144,7 @@ def test_convert_rawlog_uses_the_linker(logs: Logs, tmp_path: Path) -> None:
     logs.add(["q1"], "a1", minute=1)
     logs.add(["q1", "a1", "q2"], "a2", minute=2)
     src = logs.write(tmp_path / "logs.jsonl")
-    from wildchat.formats.rawlog import read_conversations
+    from wildchat.curate.link.logs import read_conversations
     from wildchat.skips import SkipReport
 
     report = SkipReport()

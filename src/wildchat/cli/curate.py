@@ -1,15 +1,23 @@
-"""`wildchat curate`: raw logs -> a releasable dataset (curation pipeline issue)."""
+"""`wildchat curate`: raw logs -> a releasable dataset.
+
+Options become config values (:func:`wildchat.curate.stages.config.load_config`
+``values``), never TOML text: ``--jailbreak-library`` may name any path.
+Exit 2, with the reason on stderr, for a bad configuration or ledger, a
+pipeline refused by the release guard, or missing inputs.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 
 
 def _list_stages() -> None:
-    from wildchat.curate.stages.config import DEFAULT_STAGES
     from wildchat.curate.stages import available_stages
+    from wildchat.curate.stages.config import DEFAULT_STAGES
 
     typer.echo(
         "link (always first, global): link logs into conversations; prefix/duplicate/retry/branch rules"
@@ -68,9 +76,6 @@ def curate(
     ),
 ) -> None:
     """Curate raw logs into a release in the WildChat-1M schema."""
-    from wildchat.curate.stages.config import load_config
-    from wildchat.curate.stages.base import StageConfigError
-
     if list_stages:
         _list_stages()
         return
@@ -78,51 +83,105 @@ def curate(
         raise typer.BadParameter("--out is required", param_hint="--out")
     if not inputs and not db:
         raise typer.BadParameter("give at least one INPUT or --db")
-    overrides = list(set_)
+    options = _Options(
+        inputs=list(inputs or []),
+        out=out,
+        config=config,
+        overrides=list(set_),
+        values=_option_values(executor, ray_address, workers, pii_policy, jailbreak_library),
+        db=db,
+        limit=limit,
+        ip_key=ip_key,
+        takedowns=list(takedowns),
+        allow_unredacted=allow_unredacted,
+    )
+    _report(options.out, _run(options, _load(options)))
+
+
+@dataclass
+class _Options:
+    """What ``wildchat curate`` was asked to do, once the options are checked."""
+
+    inputs: list[str]
+    out: Path
+    config: Path | None
+    overrides: list[str]
+    values: dict[str, Any]
+    db: str | None
+    limit: int | None
+    ip_key: str | None
+    takedowns: list[Path] = field(default_factory=list)
+    allow_unredacted: bool = False
+
+
+def _option_values(
+    executor: str | None,
+    ray_address: str | None,
+    workers: int | None,
+    pii_policy: str | None,
+    jailbreak_library: Path | None,
+) -> dict[str, Any]:
+    """The shortcut options as config values (``section.key`` -> value, taken as given)."""
+    values: dict[str, Any] = {}
     if executor:
-        overrides.append(f'executor.name="{executor}"')
+        values["executor.name"] = executor
     if ray_address:
-        overrides.append(f'executor.ray_address="{ray_address}"')
+        values["executor.ray_address"] = ray_address
     if workers is not None:
-        overrides.append(f"executor.workers={workers}")
+        values["executor.workers"] = workers
     if pii_policy:
-        overrides.append(f'pii.policy="{pii_policy}"')
+        values["pii.policy"] = pii_policy
     if jailbreak_library:
-        overrides.append(f'jailbreak.library_path="{jailbreak_library}"')
+        values["jailbreak.library_path"] = str(jailbreak_library)
+    return values
+
+
+def _fail(message: str, exc: BaseException) -> NoReturn:
+    typer.echo(f"wildchat curate: {message}", err=True)
+    raise typer.Exit(2) from exc
+
+
+def _load(options: _Options) -> Any:
+    """The run's config, takedown stage included (exit 2 on a bad config or ledger)."""
+    from wildchat.curate.stages.base import StageConfigError
+    from wildchat.curate.stages.config import load_config
+    from wildchat.curate.takedown import add_takedowns
+
     try:
-        cfg = load_config(config, overrides)
+        cfg = load_config(options.config, options.overrides, options.values)
     except (StageConfigError, KeyError, OSError, ValueError) as exc:
-        typer.echo(f"wildchat curate: bad configuration: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        _fail(f"bad configuration: {exc}", exc)
     try:  # takedown ledgers: the stage goes first (curate/takedown.py)
-        from wildchat.curate.takedown import add_takedowns
-
-        add_takedowns(cfg, takedowns, db)
+        add_takedowns(cfg, options.takedowns, options.db)
     except ValueError as exc:  # LedgerError: unreadable, or another deployment's key
-        typer.echo(f"wildchat curate: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        _fail(str(exc), exc)
+    return cfg
+
+
+def _run(options: _Options, cfg: Any) -> Any:
+    """Run the pipeline; refusals and missing inputs exit 2."""
     from wildchat.curate.pipeline import UnsafeReleaseError, run_curate
+    from wildchat.curate.stages.base import StageConfigError
 
     try:
-        result = run_curate(
-            inputs or [],
-            out,
+        return run_curate(
+            options.inputs,
+            options.out,
             cfg,
-            ip_key=ip_key,
-            limit=limit,
-            db_url=db,
+            ip_key=options.ip_key,
+            limit=options.limit,
+            db_url=options.db,
             log=lambda m: typer.echo(m, err=True),
-            allow_unredacted=allow_unredacted,
+            allow_unredacted=options.allow_unredacted,
         )
     except UnsafeReleaseError as exc:
-        typer.echo(f"wildchat curate: refusing to write a release: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except FileNotFoundError as exc:
-        typer.echo(f"wildchat curate: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except StageConfigError as exc:
-        typer.echo(f"wildchat curate: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        _fail(f"refusing to write a release: {exc}", exc)
+    except (FileNotFoundError, StageConfigError) as exc:
+        _fail(str(exc), exc)
+
+
+def _report(out: Path, result: Any) -> None:
+    """The one-line summary, the warnings and the audit line, on stderr."""
     rel = result.stats["release"]
     ingest = result.stats["ingest"]
     typer.echo(

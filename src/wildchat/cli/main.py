@@ -14,6 +14,7 @@ from wildchat.cli import analyze, convert, curate, evaluate, explore, serve, tra
 from wildchat.cli import takedown as takedown_cli
 from wildchat.cli.audit import audit
 from wildchat.cli.jailbreaks import jailbreaks_app
+from wildchat.cli.pii import pii_app
 from wildchat.cli.review import review_app
 
 app = typer.Typer(
@@ -54,6 +55,7 @@ app.add_typer(takedown_cli.takedown_app, name="takedown")
 app.command("purge")(takedown_cli.purge)
 app.command("audit")(audit)
 app.add_typer(review_app, name="review")
+app.add_typer(pii_app, name="pii")
 
 
 def main() -> None:

@@ -7,13 +7,18 @@ fingerprint (input files, config, release key, limit) -> ``stats.json`` and
 the dataset card.  A changed fingerprint discards the old shards first.
 
 Guards (checked before anything is written, key file included): a pipeline
-without the ``pii`` stage would publish un-redacted text in ``public/``, and
-one without ``privacy`` would publish the deployment's ``hashed_ip``s, so
-such a run raises :class:`UnsafeReleaseError` unless ``allow_unredacted`` --
-and then the first lines of ``stats.json`` and the card say so.
+without a PII-redacting stage would publish un-redacted text in ``public/``,
+and one without an IP re-keying stage would publish the deployment's
+``hashed_ip``s, so such a run raises :class:`UnsafeReleaseError` unless
+``allow_unredacted`` -- and then the first lines of ``stats.json`` and the
+card say so.  Which stage protects what is the stages' own answer
+(``Stage.protects``); this module names no stage.
 
-Published ids: the release key reaches :func:`~wildchat.curate.link.linkplan.link`
-as :func:`~wildchat.curate.link.address.ids_key`, so every published
+Run-wide values live in a :class:`~wildchat.curate.stages.base.RunContext`
+handed to every stage (the release key for a stage that needs it): stage
+configs are never written to.  Published ids: the release key reaches
+:func:`~wildchat.curate.link.linkplan.link` as
+:func:`~wildchat.curate.link.address.ids_key`, so every published
 ``conversation_id``/``turn_identifier`` is keyed.
 
 ``stats.json`` and the card publish counts, not lists: no input paths, no
@@ -31,22 +36,24 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wildchat import __version__
+from wildchat.curate.executors import Executor, make_executor
 from wildchat.curate.link.address import ids_key
-from wildchat.curate.release.card import write_card
-from wildchat.curate.stages.config import CurateConfig, build_stages
 from wildchat.curate.link.ingest import Unit, expand, plan_units
 from wildchat.curate.link.keys import ReleaseKey
 from wildchat.curate.link.linkplan import LinkResult, link
+from wildchat.curate.link.scan import ScanChunk
+from wildchat.curate.release.card import write_card
 from wildchat.curate.release.publish import (
-    PROTECTIVE_STAGES,
     UnsafeReleaseError,
     guard,
+    missing,
     missing_protection,
     notice,
     public_inputs,
@@ -54,14 +61,13 @@ from wildchat.curate.release.publish import (
     split_details,
     write_private_json,
 )
-from wildchat.curate.link.scan import ScanChunk
-from wildchat.curate.stages.shard import ShardJob, WriteOptions
-from wildchat.curate.stages.base import StageStats
 from wildchat.curate.release.writer import ShardSummary, read_marker
+from wildchat.curate.stages.base import CONSENT, IP, PII, RunContext, Stage, StageStats
+from wildchat.curate.stages.config import CurateConfig, build_stages
+from wildchat.curate.stages.shard import ShardJob, WriteOptions
 from wildchat.skips import SkipReport
 
 __all__ = [
-    "PROTECTIVE_STAGES",
     "CurateResult",
     "UnsafeReleaseError",
     "missing_protection",
@@ -76,6 +82,33 @@ class CurateResult:
     shards_done: int = 0
     shards_resumed: int = 0
     summaries: list[ShardSummary] = field(default_factory=list)
+
+
+@dataclass
+class _Run:
+    """One run's fixed facts: inputs, units, key, fingerprint and the stages' context."""
+
+    cfg: CurateConfig
+    out: Path
+    paths: list[Path]
+    units: list[Unit]
+    key: ReleaseKey
+    limit: int | None
+    fingerprint: str
+    context: RunContext
+
+
+@dataclass
+class _Passes:
+    """What the passes produced, with their timings."""
+
+    ingest: SkipReport
+    linked: LinkResult
+    stages: list[Stage]
+    summaries: list[ShardSummary]
+    written: int
+    resumed: int
+    seconds: dict[str, float]
 
 
 def _file_digest(path: Path) -> str:
@@ -130,17 +163,9 @@ def _reset_if_changed(out: Path, fingerprint: str) -> None:
     fp_file.write_text(fingerprint + "\n")
 
 
-def _make_executor(cfg: CurateConfig) -> Any:
-    if cfg.executor == "ray":
-        from wildchat.curate.executors.ray import RayExecutor
-
-        return RayExecutor(address=cfg.ray_address or None, num_cpus=cfg.ray_cpus, fuse=cfg.ray_fuse)
-    from wildchat.curate.executors.local import LocalExecutor
-
-    return LocalExecutor(cfg.workers)
-
-
-def _scan_all(executor: Any, units: Sequence[Unit], cfg: CurateConfig, limit: int | None) -> list[ScanChunk]:
+def _scan_all(
+    executor: Executor, units: Sequence[Unit], cfg: CurateConfig, limit: int | None
+) -> list[ScanChunk]:
     chunks: list[ScanChunk] = []
     total = 0
     for chunk in executor.scan(units, frozenset(cfg.link.failed_finish_reasons), limit):
@@ -167,7 +192,9 @@ def run_curate(
     """Curate raw-log ``inputs`` (and/or the collection database ``db_url``) into ``out``.
 
     Raises :class:`UnsafeReleaseError` (nothing written) when the pipeline
-    lacks a :data:`PROTECTIVE_STAGES` stage and ``allow_unredacted`` is false.
+    lacks a stage providing a required protection
+    (:data:`~wildchat.curate.stages.base.REQUIRED`) and ``allow_unredacted``
+    is false.  ``cfg`` is not modified.
 
     ``db_url`` is exported with :func:`wildchat.collect.export.export_logs`
     into a private temporary file (it holds raw IPs, so it is deleted after
@@ -184,6 +211,68 @@ def run_curate(
         return _run([*inputs, dump], Path(out), cfg, ip_key=ip_key, limit=limit, log=log, by_content=[dump])
 
 
+def _prepare(
+    inputs: Sequence[str | Path],
+    out: Path,
+    cfg: CurateConfig,
+    ip_key: str | None,
+    limit: int | None,
+    by_content: Sequence[Path],
+) -> _Run:
+    """Expand inputs, resolve the release key, and discard shards of a changed fingerprint."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = expand(inputs) if inputs else []
+    units = plan_units(paths, cfg.chunk_bytes)
+    key = ReleaseKey.resolve(out, ip_key)
+    fingerprint = _fingerprint(paths, cfg, key, limit, by_content)
+    _reset_if_changed(out, fingerprint)
+    context = RunContext(release_key=key.value, out=out)
+    return _Run(cfg, out, paths, units, key, limit, fingerprint, context)
+
+
+def _pending(run: _Run, linked: LinkResult) -> tuple[dict[int, ShardSummary], list[int]]:
+    """Shards already complete for this fingerprint, and the units still to write."""
+    done: dict[int, ShardSummary] = {}
+    todo: list[int] = []
+    for u in sorted(linked.plans):
+        marker = read_marker(run.out, u, run.fingerprint)
+        if marker is not None:
+            done[u] = marker
+        else:
+            todo.append(u)
+    return done, todo
+
+
+def _passes(run: _Run, executor: Executor, say: Callable[[str], None]) -> _Passes:
+    """First pass, global link, then the shards that are not written yet."""
+    t0 = time.perf_counter()
+    chunks = _scan_all(executor, run.units, run.cfg, run.limit)
+    ingest = SkipReport()
+    for c in chunks:
+        ingest.merge(c.report)
+    t_scan = time.perf_counter()
+    linked = link(chunks, run.cfg.link, [u.source for u in run.units], ids_key(run.key.value))
+    del chunks
+    t_link = time.perf_counter()
+    say(f"linked {linked.logs} logs into {linked.conversations} conversations")
+    summaries, todo = _pending(run, linked)
+    resumed = len(summaries)
+    stages = build_stages(run.cfg, run.context)
+    opts = WriteOptions(run.out, run.cfg.public, run.cfg.row_group_rows, run.fingerprint)
+    by_unit = {u.index: u for u in run.units}
+    jobs = (ShardJob(by_unit[u], linked.plans.pop(u)) for u in todo)
+    for s in executor.run_shards(jobs, len(todo), stages, opts):
+        summaries[s.unit] = s
+    t_end = time.perf_counter()
+    seconds = {
+        "scan": round(t_scan - t0, 3),
+        "link": round(t_link - t_scan, 3),
+        "shards": round(t_end - t_link, 3),
+    }
+    ordered = [summaries[u] for u in sorted(summaries)]
+    return _Passes(ingest, linked, stages, ordered, len(todo), resumed, seconds)
+
+
 def _run(
     inputs: Sequence[str | Path],
     out: Path,
@@ -196,148 +285,100 @@ def _run(
 ) -> CurateResult:
     say = log or (lambda _msg: None)
     t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    paths = expand(inputs) if inputs else []
-    units = plan_units(paths, cfg.chunk_bytes)
-    key = ReleaseKey.resolve(out, ip_key)
-    if any(n == "privacy" for n, _ in cfg.stages):
-        pconf = cfg.stage_config("privacy")
-        if not pconf.get("key"):
-            pconf["key"] = key.value
-    fingerprint = _fingerprint(paths, cfg, key, limit, by_content)
-    _reset_if_changed(out, fingerprint)
-    executor = _make_executor(cfg)
+    run = _prepare(inputs, out, cfg, ip_key, limit, by_content)
+    executor = make_executor(cfg)
     try:
-        say(f"{len(paths)} input file(s), {len(units)} unit(s); executor {cfg.executor}")
-
-        chunks = _scan_all(executor, units, cfg, limit)
-        ingest = SkipReport()
-        for c in chunks:
-            ingest.merge(c.report)
-        t_scan = time.perf_counter()
-        linked: LinkResult = link(chunks, cfg.link, [u.source for u in units], ids_key(key.value))
-        del chunks
-        t_link = time.perf_counter()
-        say(f"linked {linked.logs} logs into {linked.conversations} conversations")
-
-        by_unit = {u.index: u for u in units}
-        summaries: dict[int, ShardSummary] = {}
-        todo: list[int] = []
-        for u in sorted(linked.plans):
-            done = read_marker(out, u, fingerprint)
-            if done is not None:
-                summaries[u] = done
-            else:
-                todo.append(u)
-        resumed = len(summaries)
-        stages = build_stages(cfg)
-        opts = WriteOptions(out, cfg.public, cfg.row_group_rows, fingerprint)
-
-        def jobs() -> Iterator[ShardJob]:
-            for u in todo:
-                yield ShardJob(by_unit[u], linked.plans.pop(u))
-
-        for s in executor.run_shards(jobs(), len(todo), stages, opts):
-            summaries[s.unit] = s
+        say(f"{len(run.paths)} input file(s), {len(run.units)} unit(s); executor {cfg.executor}")
+        passes = _passes(run, executor, say)
     finally:
         executor.close()
-    t_end = time.perf_counter()
-    ordered = [summaries[u] for u in sorted(summaries)]
-    stats = _stats(
-        cfg,
-        stages_public=[(s.name, s.public_config()) for s in stages],
-        ingest=ingest,
-        linked=linked,
-        summaries=ordered,
-        paths=paths,
-        key=key,
-        limit=limit,
-    )
+    total = time.perf_counter() - t0
+    stats = _stats(run, passes)
     stats["run"] = {
         "executor": cfg.executor,
-        "shards_written": len(todo),
-        "shards_resumed": resumed,
-        "seconds": {
-            "scan": round(t_scan - t0, 3),
-            "link": round(t_link - t_scan, 3),
-            "shards": round(t_end - t_link, 3),
-            "total": round(t_end - t0, 3),
-        },
-        "logs_per_second": round(ingest.read / max(t_end - t0, 1e-9), 1),
+        "shards_written": passes.written,
+        "shards_resumed": passes.resumed,
+        "seconds": {**passes.seconds, "total": round(total, 3)},
+        "logs_per_second": round(passes.ingest.read / max(total, 1e-9), 1),
     }
     stats, details = split_details(stats)
     write_private_json(out / ".state" / "details.json", details)
     _write_json(out / "stats.json", stats)
-    write_card(out / "README.md", stats, key)
-    return CurateResult(out, stats, len(todo), resumed, ordered)
+    write_card(out / "README.md", stats, run.key)
+    return CurateResult(out, stats, passes.written, passes.resumed, passes.summaries)
 
 
-def _stats(
-    cfg: CurateConfig,
-    *,
-    stages_public: list[tuple[str, dict[str, Any]]],
-    ingest: SkipReport,
-    linked: LinkResult,
-    summaries: list[ShardSummary],
-    paths: Sequence[Path],
-    key: ReleaseKey,
-    limit: int | None,
-) -> dict[str, Any]:
-    merged: dict[str, StageStats] = {name: StageStats() for name, _ in stages_public}
-    full = public = toxic_null = 0
-    models: dict[str, int] = {}
-    languages: dict[str, int] = {}
-    lo: str | None = None
-    hi: str | None = None
+def _ranked(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _release(run: _Run, summaries: list[ShardSummary]) -> dict[str, Any]:
+    """The ``release`` block of ``stats.json``: totals over the shards."""
+    models: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    lows = [s.min_ts for s in summaries if s.min_ts is not None]
+    highs = [s.max_ts for s in summaries if s.max_ts is not None]
     for s in summaries:
-        full, public, toxic_null = full + s.full, public + s.public, toxic_null + s.toxic_null
-        for name, st in s.stages.items():
-            merged.setdefault(name, StageStats()).merge(st)
-        for k, v in s.models.items():
-            models[k] = models.get(k, 0) + v
-        for k, v in s.languages.items():
-            languages[k] = languages.get(k, 0) + v
-        lo = s.min_ts if lo is None or (s.min_ts is not None and s.min_ts < lo) else lo
-        hi = s.max_ts if hi is None or (s.max_ts is not None and s.max_ts > hi) else hi
+        models.update(s.models)
+        languages.update(s.languages)
+    return {
+        "full": sum(s.full for s in summaries),
+        "public": sum(s.public for s in summaries),
+        "public_rule": run.cfg.public,
+        "toxic_unlabelled": sum(s.toxic_null for s in summaries),
+        "shards": len([s for s in summaries if s.full]),
+        "models": _ranked(dict(models)),
+        "languages": _ranked(dict(languages)),
+        "date_range": [min(lows) if lows else None, max(highs) if highs else None],
+        "ip_key": run.key.describe(),
+    }
+
+
+def _warnings(cfg: CurateConfig, toxic_null: int, lacking: dict[str, str]) -> list[str]:
     warnings = []
     if toxic_null and cfg.public == "not_flagged":
         warnings.append(
             f"{toxic_null} conversation(s) have no toxicity label (no toxicity stage ran): the public split "
             "includes them unscreened. Add a moderation stage or set release.public = 'strict'."
         )
-    missing = missing_protection(cfg)
-    if "pii" in missing:
-        warnings.append("the pii stage did not run: this release is NOT PII-redacted (--allow-unredacted)")
-    if "privacy" in missing:
-        warnings.append("the privacy stage did not run: hashed_ip values are the source's, not re-keyed")
-    if not any(n == "consent" for n, _ in cfg.stages):
-        warnings.append("the consent stage did not run: conversations without consent may be included")
+    if PII in lacking:
+        warnings.append(
+            f"the {lacking[PII]} stage did not run: this release is NOT PII-redacted (--allow-unredacted)"
+        )
+    if IP in lacking:
+        warnings.append(
+            f"the {lacking[IP]} stage did not run: hashed_ip values are the source's, not re-keyed"
+        )
+    for name in missing(cfg, (CONSENT,)).values():
+        warnings.append(f"the {name} stage did not run: conversations without consent may be included")
+    return warnings
+
+
+def _stats(run: _Run, passes: _Passes) -> dict[str, Any]:
+    cfg = run.cfg
+    public_configs = [(s.name, s.public_config()) for s in passes.stages]
+    merged: dict[str, StageStats] = {name: StageStats() for name, _ in public_configs}
+    for s in passes.summaries:
+        for name, st in s.stages.items():
+            merged.setdefault(name, StageStats()).merge(st)
+    release = _release(run, passes.summaries)
+    lacking = missing_protection(cfg)
     return {
-        **notice(missing),
+        **notice(lacking),
         "wildchat_version": __version__,
-        "inputs": public_inputs(paths),
-        "limit": limit,
-        "ingest": ingest.to_dict(),
+        "inputs": public_inputs(run.paths),
+        "limit": run.limit,
+        "ingest": passes.ingest.to_dict(),
         "link": {
             "options": {
                 "branches": cfg.link.branches,
                 "failed_finish_reasons": list(cfg.link.failed_finish_reasons),
             },
-            **linked.to_dict(),
+            **passes.linked.to_dict(),
         },
-        "stages": [{"name": n, "config": scrub_paths(c), **merged[n].to_dict()} for n, c in stages_public],
-        "release": {
-            "full": full,
-            "public": public,
-            "public_rule": cfg.public,
-            "toxic_unlabelled": toxic_null,
-            "shards": len([s for s in summaries if s.full]),
-            "models": dict(sorted(models.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "languages": dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "date_range": [lo, hi],
-            "ip_key": key.describe(),
-        },
-        "warnings": warnings,
+        "stages": [{"name": n, "config": scrub_paths(c), **merged[n].to_dict()} for n, c in public_configs],
+        "release": release,
+        "warnings": _warnings(cfg, release["toxic_unlabelled"], lacking),
     }
 
 

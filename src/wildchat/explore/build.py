@@ -13,8 +13,9 @@ committed so far).  So on the next run:
 * changed fingerprint -> its rows (conversations, full-text, map points) are
   deleted and the file is indexed again.
 
-Raw-log files are read together (a conversation may span files), so all
-raw-log files of one input form one source.
+Files of a ``reads_together`` format (raw logs: a conversation may span
+files) are read together, so all of them in one input form one source
+(:func:`wildchat.formats.group_files` plans the sources).
 
 Ids: readers give every conversation an id (sources without one get
 ``<file name>-<row>``, stable across rebuilds).  An id already used by
@@ -25,24 +26,20 @@ dataset is counted as a ``duplicate_conversation_id`` skip.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
-from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from wildchat.explore import prepare
-from wildchat.explore.dialects import dialect_for
+from wildchat.explore.build_writer import BatchWriter
 from wildchat.explore.engine import ensure_schema, make_engine
-from wildchat.explore.prepare import Prepared, PreparedStream
-from wildchat.explore.rows import decode_record, record_text
+from wildchat.explore.prepare import PreparedStream
 from wildchat.explore.stats import FACET_LIMIT, refresh_stats, report_from
-from wildchat.explore.tables import conversations, datasets, map_points, records, sources
-from wildchat.formats import detect_format, expand_inputs
-from wildchat.formats.registry import FORMATS, UnknownFormatError
+from wildchat.explore.tables import conversations, datasets, sources
+from wildchat.formats import FORMATS, expand_inputs, group_files
 from wildchat.formats.release import is_release, split_files
 from wildchat.skips import SkipReport
 
@@ -111,26 +108,10 @@ class _Source:
 def _plan(
     item: str | Path, dataset_id: int, fmt: str | None, report: SkipReport, split: str = "public"
 ) -> list[_Source]:
+    """One input's sources: the formats planner's groups (a ``reads_together`` format is one source)."""
     path = Path(item)
     files = split_files(path, split) if is_release(path) else expand_inputs([item])
-    out: list[_Source] = []
-    rawlogs: list[Path] = []
-    for f in files:
-        try:
-            name = fmt or detect_format(f)
-        except UnknownFormatError as exc:
-            report.skip("unknown_format", str(exc).removeprefix(f"{f}: "), str(f))
-            continue
-        except OSError as exc:
-            report.skip("unreadable_file", type(exc).__name__, str(f))
-            continue
-        if name == "rawlog":
-            rawlogs.append(f)
-        else:
-            out.append(_Source(dataset_id, [f], name))
-    if rawlogs:
-        out.append(_Source(dataset_id, rawlogs, "rawlog"))
-    return out
+    return [_Source(dataset_id, group, name) for name, group in group_files(files, fmt, report)]
 
 
 def _dataset_id(conn: Connection, name: str) -> int:
@@ -144,84 +125,9 @@ def _dataset_id(conn: Connection, name: str) -> int:
     return new_id
 
 
-class _Writer:
-    """Batch writes of one build (ids, id collisions, full-text rows)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.dialect = dialect_for(engine.dialect.name)
-        with engine.connect() as conn:
-            self.next_id = (
-                int(conn.execute(select(func.coalesce(func.max(conversations.c.id), 0))).scalar_one()) + 1
-            )
-
-    def _owners(self, conn: Connection, ids: list[str]) -> dict[str, int]:
-        q = select(conversations.c.conversation_id, conversations.c.dataset_id).where(
-            conversations.c.conversation_id.in_(ids)
-        )
-        return {r.conversation_id: r.dataset_id for r in conn.execute(q)}
-
-    def write(
-        self,
-        conn: Connection,
-        src: _Source,
-        source_id: int,
-        dataset: str,
-        batch: list[Prepared],
-        report: SkipReport,
-    ) -> int:
-        ids = [p[0] for p in batch]
-        owners = self._owners(conn, ids)
-        renamed = {i: f"{dataset}:{i}" for i in ids if i in owners and owners[i] != src.dataset_id}
-        if renamed:
-            owners.update(self._owners(conn, list(renamed.values())))
-        rows: list[dict[str, Any]] = []
-        recs: list[dict[str, Any]] = []
-        fts: list[tuple[int, str]] = []
-        seen: set[str] = set()
-        for raw_id, fields, record, body in batch:
-            cid = renamed.get(raw_id, raw_id)
-            if cid in owners or cid in seen:
-                report.skip("duplicate_conversation_id", "conversation_id already indexed", src.path)
-                continue
-            seen.add(cid)
-            row_id = self.next_id
-            self.next_id += 1
-            prompt = fields.pop("prompt")
-            rows.append(
-                {
-                    "id": row_id,
-                    "conversation_id": cid,
-                    "dataset_id": src.dataset_id,
-                    "source_id": source_id,
-                    "map_id": None,
-                    **fields,
-                }
-            )
-            recs.append({"id": row_id, "prompt": prompt, "record": record})
-            fts.append((row_id, body))
-        if rows:
-            conn.execute(insert(conversations), rows)
-            conn.execute(insert(records), recs)
-            self.dialect.insert_fts(conn, fts)
-        return len(rows)
-
-    def delete_source(self, conn: Connection, source_id: int) -> None:
-        """Remove every row of one source (full-text rows need their indexed text back)."""
-        q = (
-            select(records.c.id, records.c.record)
-            .select_from(conversations.join(records, records.c.id == conversations.c.id))
-            .where(conversations.c.source_id == source_id)
-        )
-        for chunk in _chunked(conn.execute(q).all(), 2000):
-            fts = [(r.id, self.dialect.prepare_body(record_text(decode_record(r.record)))) for r in chunk]
-            self.dialect.delete_fts(conn, fts)
-            conn.execute(delete(map_points).where(map_points.c.id.in_([r.id for r in chunk])))
-            conn.execute(delete(records).where(records.c.id.in_([r.id for r in chunk])))
-        conn.execute(delete(conversations).where(conversations.c.source_id == source_id))
-
-
-def _drop_stale(engine: Engine, writer: _Writer, dataset_id: int, folder: Path, plan: list[_Source]) -> int:
+def _drop_stale(
+    engine: Engine, writer: BatchWriter, dataset_id: int, folder: Path, plan: list[_Source]
+) -> int:
     """Remove a release folder's sources that this build does not read (the other split, old shards).
 
     Switching ``split`` must not leave ``full/`` conversations served next to ``public/`` ones.
@@ -237,23 +143,14 @@ def _drop_stale(engine: Engine, writer: _Writer, dataset_id: int, folder: Path, 
     return len(stale)
 
 
-def _chunked(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    it = iter(rows)
-    while chunk := list(islice(it, size)):
-        yield chunk
+def _claim_source(
+    engine: Engine, writer: BatchWriter, src: _Source, report: BuildReport
+) -> tuple[int, int] | None:
+    """``(source id, conversations already done)`` to (re)index, or ``None`` when unchanged.
 
-
-def _index_source(
-    engine: Engine,
-    writer: _Writer,
-    stream: PreparedStream,
-    src: _Source,
-    dataset: str,
-    report: BuildReport,
-    batch_size: int,
-    progress: Callable[[int], None] | None,
-) -> int | None:
-    """Index one source as needed; returns its source id when anything was (re)indexed."""
+    A new source is registered; a changed one loses its rows and starts
+    over; an interrupted one resumes after its ``done`` conversations.
+    """
     size, mtime_ns = src.fingerprint()
     with engine.begin() as conn:
         row = conn.execute(
@@ -278,20 +175,35 @@ def _index_source(
                     skips="{}",
                 )
             )
-            done = 0
-        elif (row.size, row.mtime_ns) != (size, mtime_ns):
-            source_id = int(row.id)
-            writer.delete_source(conn, source_id)
+            return source_id, 0
+        if (row.size, row.mtime_ns) != (size, mtime_ns):
+            writer.delete_source(conn, int(row.id))
             conn.execute(
                 update(sources)
-                .where(sources.c.id == source_id)
+                .where(sources.c.id == row.id)
                 .values(size=size, mtime_ns=mtime_ns, format=src.format, done=0, complete=False)
             )
-            done = 0
             report.sources_replaced += 1
-        else:
-            source_id, done = int(row.id), int(row.done)
-            report.sources_resumed += 1
+            return int(row.id), 0
+        report.sources_resumed += 1
+        return int(row.id), int(row.done)
+
+
+def _index_source(
+    engine: Engine,
+    writer: BatchWriter,
+    stream: PreparedStream,
+    src: _Source,
+    dataset: str,
+    report: BuildReport,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> int | None:
+    """Index one source as needed; returns its source id when anything was (re)indexed."""
+    claimed = _claim_source(engine, writer, src, report)
+    if claimed is None:
+        return None
+    source_id, done = claimed
     report.sources_indexed += 1
     skips = SkipReport()
     for batch in stream.batches(src.files, src.format, engine.dialect.name, done, batch_size, skips):
@@ -313,6 +225,60 @@ def _index_source(
         )
     report.skips.merge(skips)
     return source_id
+
+
+def _plan_all(
+    engine: Engine,
+    inputs: Sequence[str | Path],
+    dataset: str | None,
+    format: str | None,
+    split: str,
+    report: BuildReport,
+) -> tuple[list[tuple[str, list[_Source]]], list[tuple[int, Path, list[_Source]]]]:
+    """Every input's dataset and sources, and the release folders among them."""
+    plans: list[tuple[str, list[_Source]]] = []
+    releases: list[tuple[int, Path, list[_Source]]] = []
+    for item in inputs:
+        name = dataset or dataset_name(item)
+        with engine.begin() as conn:
+            ds_id = _dataset_id(conn, name)
+        plans.append((name, _plan(item, ds_id, format, report.skips, split)))
+        if is_release(Path(item)):
+            releases.append((ds_id, Path(item), plans[-1][1]))
+    return plans, releases
+
+
+def _index_all(
+    engine: Engine,
+    writer: BatchWriter,
+    plans: list[tuple[str, list[_Source]]],
+    report: BuildReport,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> list[int]:
+    """Index every planned source; the ids of those (re)indexed."""
+    total_bytes = sum(f.stat().st_size for _, plan in plans for src in plan for f in src.files)
+    stream = PreparedStream(use_worker=total_bytes >= prepare.WORKER_MIN_BYTES)
+    touched: list[int] = []
+    try:
+        for name, plan in plans:
+            report.indexed.setdefault(name, 0)
+            for src in plan:
+                sid = _index_source(engine, writer, stream, src, name, report, batch_size, progress)
+                if sid is not None:
+                    touched.append(sid)
+    finally:
+        stream.close()
+    return touched
+
+
+def _totals(engine: Engine, report: BuildReport) -> None:
+    with engine.connect() as conn:
+        names = {r.id: r.name for r in conn.execute(select(datasets.c.id, datasets.c.name))}
+        for r in conn.execute(
+            select(conversations.c.dataset_id, func.count()).group_by(conversations.c.dataset_id)
+        ):
+            report.totals[names[r[0]]] = int(r[1])
 
 
 def build_index(
@@ -350,29 +316,10 @@ def build_index(
     engine = make_engine(url)
     try:
         ensure_schema(engine)
-        plans: list[tuple[str, list[_Source]]] = []
-        releases: list[tuple[int, Path, list[_Source]]] = []
-        for item in inputs:
-            name = dataset or dataset_name(item)
-            with engine.begin() as conn:
-                ds_id = _dataset_id(conn, name)
-            plans.append((name, _plan(item, ds_id, format, report.skips, split)))
-            if is_release(Path(item)):
-                releases.append((ds_id, Path(item), plans[-1][1]))
-        writer = _Writer(engine)
+        plans, releases = _plan_all(engine, inputs, dataset, format, split, report)
+        writer = BatchWriter(engine)
         removed = sum(_drop_stale(engine, writer, ds_id, folder, plan) for ds_id, folder, plan in releases)
-        total_bytes = sum(f.stat().st_size for _, plan in plans for src in plan for f in src.files)
-        stream = PreparedStream(use_worker=total_bytes >= prepare.WORKER_MIN_BYTES)
-        touched: list[int] = []
-        try:
-            for name, plan in plans:
-                report.indexed.setdefault(name, 0)
-                for src in plan:
-                    sid = _index_source(engine, writer, stream, src, name, report, batch_size, progress)
-                    if sid is not None:
-                        touched.append(sid)
-        finally:
-            stream.close()
+        touched = _index_all(engine, writer, plans, report, batch_size, progress)
         if map and touched:
             from wildchat.explore.mapcoords import add_map_points
 
@@ -381,12 +328,7 @@ def build_index(
             report.map_message = "map disabled"
         if touched or removed or report.sources_unchanged == 0:
             refresh_stats(engine)
-        with engine.connect() as conn:
-            names = {r.id: r.name for r in conn.execute(select(datasets.c.id, datasets.c.name))}
-            for r in conn.execute(
-                select(conversations.c.dataset_id, func.count()).group_by(conversations.c.dataset_id)
-            ):
-                report.totals[names[r[0]]] = int(r[1])
+        _totals(engine, report)
     finally:
         engine.dispose()
     report.seconds = time.monotonic() - started

@@ -41,7 +41,6 @@ __all__ = [
     "iter_parquet_rows",
     "iter_records",
     "open_binary",
-    "peek_bytes",
 ]
 
 _BOM = b"\xef\xbb\xbf"
@@ -52,13 +51,6 @@ def open_binary(path: Path) -> IO[bytes]:
     if path.suffix == ".gz":
         return typing.cast(IO[bytes], gzip.open(path, "rb"))
     return path.open("rb")
-
-
-def peek_bytes(path: Path, n: int = 65536) -> bytes:
-    """The first ``n`` (decompressed) bytes of a file, without a UTF-8 BOM."""
-    with open_binary(path) as fh:
-        head = fh.read(n)
-    return head[len(_BOM) :] if head.startswith(_BOM) else head
 
 
 def iter_jsonl(path: Path, report: SkipReport) -> Iterator[tuple[int, Any]]:

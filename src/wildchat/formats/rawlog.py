@@ -11,14 +11,15 @@ Two on-disk forms, chosen by file suffix:
 Reading validates every record with :func:`wildchat.schema.parse_raw_log`;
 bad records become counted skips (its ``RecordError.reason``), never crashes.
 Turning raw logs into conversations (linking + prefix dedup) belongs to the
-curation package and is imported lazily by :func:`read_conversations`.
+curation package (:mod:`wildchat.curate.link.logs`), which registers the
+``rawlog`` format from above; nothing here imports it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -26,11 +27,11 @@ from typing import IO, Any
 
 import orjson
 
-from wildchat.formats._io import guard, is_parquet, iter_jsonl, iter_parquet_rows
-from wildchat.schema import Conversation, RawLog, RecordError, parse_raw_log, raw_log_schema, to_row
+from wildchat.formats._io import is_parquet, iter_jsonl, iter_parquet_rows
+from wildchat.schema import RawLog, RecordError, parse_raw_log, raw_log_schema, to_row
 from wildchat.skips import SkipReport
 
-__all__ = ["RawLogWriter", "iter_raw_logs", "raw_log_to_json", "read_conversations"]
+__all__ = ["RawLogWriter", "iter_raw_logs", "raw_log_to_json"]
 
 
 def _is_parquet(path: Path) -> bool:
@@ -152,25 +153,3 @@ class RawLogWriter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def read_conversations(paths: Sequence[Path], report: SkipReport) -> Iterator[Conversation]:
-    """Conversations rebuilt from raw logs of *all* ``paths`` together.
-
-    Linking follows requests across files (a conversation may span two
-    exports), so raw-log inputs are handed over as one stream to
-    ``wildchat.curate.link.conversations_from_logs``.  A file that cannot be
-    read any further is one ``unreadable_file`` skip; the others still link.
-    """
-    try:
-        from wildchat.curate.link.logs import conversations_from_logs
-    except ImportError as exc:  # the curation package is optional at import time
-        raise RuntimeError(
-            "converting raw logs needs wildchat.curate.link.conversations_from_logs, which is not available"
-        ) from exc
-
-    def logs() -> Iterator[RawLog]:
-        for p in paths:
-            yield from guard(p, report, iter_raw_logs(p, report))
-
-    yield from conversations_from_logs(logs(), report)

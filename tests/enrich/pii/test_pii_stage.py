@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wildchat.curate.stages.batch import pipeline_schema, tag
-from wildchat.curate.stages.base import StageConfigError
 from wildchat.curate.stages import get_stage
+from wildchat.curate.stages.base import StageConfigError
+from wildchat.curate.stages.batch import pipeline_schema, tag
 from wildchat.curate.stages.pii import PiiStage, build_whitelist, whitelist_counts
 from wildchat.enrich.pii import Whitelist
 from wildchat.formats.hashing import conversation_hash
@@ -166,19 +166,23 @@ def test_turns_without_a_user_are_not_counted() -> None:
     assert len(build_whitelist([_batch(rows)], whitelist_min_users_other=2)) == 0
 
 
-def test_command_line_first_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from wildchat.enrich.pii.__main__ import main
+def test_command_line_first_pass(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from wildchat.cli.main import app
 
     src = tmp_path / "conv.parquet"
     table = pa.Table.from_pylist(_support_rows(12), schema=release_schema())
     pq.write_table(table, src)
     out = tmp_path / "wl.json"
-    assert main(["whitelist", str(src), "-o", str(out), "--no-ner"]) == 0
+    runner = CliRunner()
+    result = runner.invoke(app, ["pii", "whitelist", str(src), "-o", str(out), "--no-ner"])
+    assert result.exit_code == 0, result.output
     wl = Whitelist.load(out)
     assert ("EMAIL_ADDRESS", "support@bigbank.com") in wl and ("EMAIL_ADDRESS", "jane.p@gmail.com") in wl
-    printed = capsys.readouterr().out
-    assert "bigbank" not in printed and "2 public" in printed
-    assert main(["whitelist", str(tmp_path / "missing.parquet"), "-o", str(out)]) == 2
+    assert "bigbank" not in result.output and "2 public" in result.output
+    missing = runner.invoke(app, ["pii", "whitelist", str(tmp_path / "missing.parquet"), "-o", str(out)])
+    assert missing.exit_code == 2
 
 
 def test_propagation_stays_inside_a_conversation_and_can_be_off() -> None:

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 from wildchat.curate.link.ingest import Unit
 from wildchat.curate.link.scan import ScanChunk, scan_unit
-from wildchat.curate.stages.shard import ShardJob, WriteOptions, run_shard
-from wildchat.curate.stages.base import Stage
 from wildchat.curate.release.writer import ShardSummary
+from wildchat.curate.stages.base import Stage
+from wildchat.curate.stages.shard import ShardJob, WriteOptions, run_shard
 
 __all__ = ["LocalExecutor"]
 

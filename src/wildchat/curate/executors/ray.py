@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.stages.batch import set_column
 from wildchat.curate.link.ingest import Unit
 from wildchat.curate.link.scan import ScanChunk, scan_unit
-from wildchat.curate.stages.shard import ShardJob, WriteOptions, build_batch, run_stages
-from wildchat.curate.stages.base import Stage, StageStats
 from wildchat.curate.release.writer import ShardSummary, write_shard
+from wildchat.curate.stages.base import Stage, StageStats
+from wildchat.curate.stages.batch import drop_tagged, set_column
+from wildchat.curate.stages.shard import ShardJob, WriteOptions, build_batch, run_stages
 
 __all__ = ["RayExecutor"]
 
@@ -183,5 +183,5 @@ class RayExecutor:
             for item in json.loads(text) if text else []:
                 name = item.pop("name")
                 stats.setdefault(name, StageStats()).merge(StageStats.from_dict(item))
-        table = table.drop_columns([STATS_COL])
+        table = drop_tagged(table.drop_columns([STATS_COL]))  # the _stats_carrier rows
         return write_shard(opts.out, unit, table, opts.public, opts.row_group_rows, stats, opts.fingerprint)

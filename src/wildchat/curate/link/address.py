@@ -44,7 +44,6 @@ __all__ = [
     "LogAddress",
     "address_log",
     "ids_key",
-    "key64",
     "release_ids",
     "session_root",
     "turn_id",
@@ -77,11 +76,6 @@ def session_root(
         ip_key = "h:" + hashed_ip
     text = _US.join((ip_key, user_agent or "", accept_language or "", model))
     return _h(b"anon\0" + text.encode("utf-8", "surrogatepass"))
-
-
-def key64(digest: bytes) -> int:
-    """The 64-bit linking key of an address."""
-    return int.from_bytes(digest[:8], "little")
 
 
 def turn_id(key: int) -> int:

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.stages.batch import pipeline_schema
 from wildchat.curate.link.linkplan import UnitPlan
 from wildchat.curate.link.scan import CONSENT_AFTER, CONSENT_MISSING
+from wildchat.curate.stages.batch import pipeline_schema
 from wildchat.schema import RawLog
 
 __all__ = ["CONSENT_NAMES", "LogText", "assemble", "log_text", "most_frequent"]
@@ -52,99 +53,120 @@ def most_frequent(values: Sequence[Any]) -> Any:
     return Counter(vals).most_common(1)[0][0]
 
 
+@dataclass
+class _Turns:
+    """Every turn of a unit's conversations, flattened, with the exchange row each belongs to."""
+
+    content: list[str] = field(default_factory=list)
+    role: list[str] = field(default_factory=list)
+    tid: list[int] = field(default_factory=list)
+    ts: list[int | None] = field(default_factory=list)
+    user: list[bool] = field(default_factory=list)
+    ex: list[int] = field(default_factory=list)  # exchange row in plan.meta
+    offsets: list[int] = field(default_factory=lambda: [0])
+
+    def add(self, content: str, role: str, row: int, tids: list[int], ts: int | None) -> None:
+        self.content.append(content)
+        self.role.append(role)
+        self.tid.append(tids[row])
+        self.ts.append(ts)
+        self.user.append(role == "user")
+        self.ex.append(row)
+
+
+def _flatten(plan: UnitPlan, texts: Sequence[LogText], tids: list[int], ts_list: list[int]) -> _Turns:
+    """Turns in order: each message of the conversation-ending log, then its reply."""
+    t = _Turns()
+    ex0 = 0
+    for (roles, contents, reply), n_ex in zip(texts, plan.n_exch.tolist(), strict=True):
+        e = 0
+        for role, content in zip(roles, contents, strict=True):
+            row = ex0 + min(e, n_ex - 1)
+            if role == "assistant":
+                t.add(content, role, row, tids, ts_list[row])
+                e += 1
+            else:
+                t.add(content, role, row, tids, None)
+        row = ex0 + n_ex - 1
+        t.add(reply, "assistant", row, tids, ts_list[row])
+        t.offsets.append(len(t.content))
+        ex0 += n_ex
+    return t
+
+
+def _user_fields(t: _Turns, m: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Request fields carried by user turns only (``None`` on the others)."""
+    names = ("country", "state", "hashed_ip", "user_agent", "accept_language", "ip")
+    return {name: [m[name][r] if u else None for r, u in zip(t.ex, t.user, strict=True)] for name in names}
+
+
+def _conversation_column(t: _Turns, u: dict[str, list[Any]], schema: pa.Schema) -> tuple[pa.Array, pa.Array]:
+    """The ``conversation`` list-of-turns column and the in-memory ``_ip`` list column."""
+    conv_type = schema.field("conversation").type
+    turn_type = conv_type.value_type
+    header_type = turn_type.field("header").type
+    built = {
+        "content": pa.array(t.content, pa.string()),
+        "role": pa.array(t.role, pa.string()),
+        "turn_identifier": pa.array(t.tid, pa.int64()),
+        "timestamp": pa.array(t.ts, turn_type.field("timestamp").type),
+        "country": pa.array(u["country"], pa.string()),
+        "state": pa.array(u["state"], pa.string()),
+        "hashed_ip": pa.array(u["hashed_ip"], pa.string()),
+        "header": pa.StructArray.from_arrays(
+            [pa.array(u["accept_language"], pa.string()), pa.array(u["user_agent"], pa.string())],
+            fields=list(header_type),
+            mask=pa.array(~np.asarray(t.user, dtype=bool)),
+        ),
+    }
+    children = [built.get(f.name, pa.nulls(len(t.content), f.type)) for f in turn_type]
+    turns = pa.StructArray.from_arrays(children, fields=list(turn_type))
+    off = pa.array(np.asarray(t.offsets, dtype=np.int32))
+    return pa.ListArray.from_arrays(off, turns, type=conv_type), pa.ListArray.from_arrays(
+        off, pa.array(u["ip"], pa.string())
+    )
+
+
+def _session_fields(t: _Turns, u: dict[str, list[Any]], n: int) -> dict[str, list[Any]]:
+    """Conversation-level country, state, hashed_ip and header: the most frequent over user turns."""
+    out: dict[str, list[Any]] = {"country": [], "state": [], "hashed_ip": [], "header": []}
+    for i in range(n):
+        lo, hi = t.offsets[i], t.offsets[i + 1]
+        for name in ("country", "state", "hashed_ip"):
+            out[name].append(most_frequent(u[name][lo:hi]))
+        pairs = [
+            (al, ua)
+            for al, ua, is_user in zip(
+                u["accept_language"][lo:hi], u["user_agent"][lo:hi], t.user[lo:hi], strict=True
+            )
+            if is_user
+        ]
+        best = most_frequent(pairs)
+        out["header"].append(None if best is None else {"accept-language": best[0], "user-agent": best[1]})
+    return out
+
+
 def assemble(plan: UnitPlan, texts: Sequence[LogText]) -> pa.RecordBatch:
     """One pipeline batch (schema :func:`~wildchat.curate.stages.batch.pipeline_schema`) for a unit."""
     schema = pipeline_schema()
     m = {name: plan.meta.column(name).to_pylist() for name in plan.meta.column_names}
     ts_list: list[int] = m["ts"]
     conv_ids, tid_arr = plan.release_ids()
-    tids: list[int] = tid_arr.tolist()
-    t_content: list[str] = []
-    t_role: list[str] = []
-    t_tid: list[int] = []
-    t_ts: list[int | None] = []
-    t_user: list[bool] = []
-    t_ex: list[int] = []  # exchange row in plan.meta
-    offsets = [0]
-    ex0 = 0
-    for (roles, contents, reply), n_ex in zip(texts, plan.n_exch.tolist(), strict=True):
-        e = 0
-        for role, content in zip(roles, contents, strict=True):
-            row = ex0 + min(e, n_ex - 1)
-            t_content.append(content)
-            t_role.append(role)
-            t_tid.append(tids[row])
-            t_user.append(role == "user")
-            t_ex.append(row)
-            if role == "assistant":
-                t_ts.append(ts_list[row])
-                e += 1
-            else:
-                t_ts.append(None)
-        row = ex0 + n_ex - 1
-        t_content.append(reply)
-        t_role.append("assistant")
-        t_tid.append(tids[row])
-        t_ts.append(ts_list[row])
-        t_user.append(False)
-        t_ex.append(row)
-        offsets.append(len(t_content))
-        ex0 += n_ex
-
-    user = np.asarray(t_user, dtype=bool)
-    ex = np.asarray(t_ex, dtype=np.int64)
-
-    def user_field(name: str) -> list[Any]:
-        col = m[name]
-        return [col[r] if u else None for r, u in zip(t_ex, t_user, strict=True)]
-
-    u_country, u_state, u_hip = user_field("country"), user_field("state"), user_field("hashed_ip")
-    u_ua, u_al, u_ip = user_field("user_agent"), user_field("accept_language"), user_field("ip")
-    conv_type = schema.field("conversation").type
-    turn_type = conv_type.value_type
-    header_type = turn_type.field("header").type
-    n_turns = len(t_content)
-    built = {
-        "content": pa.array(t_content, pa.string()),
-        "role": pa.array(t_role, pa.string()),
-        "turn_identifier": pa.array(t_tid, pa.int64()),
-        "timestamp": pa.array(t_ts, turn_type.field("timestamp").type),
-        "country": pa.array(u_country, pa.string()),
-        "state": pa.array(u_state, pa.string()),
-        "hashed_ip": pa.array(u_hip, pa.string()),
-        "header": pa.StructArray.from_arrays(
-            [pa.array(u_al, pa.string()), pa.array(u_ua, pa.string())],
-            fields=list(header_type),
-            mask=pa.array(~user),
-        ),
-    }
-    children = [built.get(f.name, pa.nulls(n_turns, f.type)) for f in turn_type]
-    turns = pa.StructArray.from_arrays(children, fields=list(turn_type))
-    off = pa.array(np.asarray(offsets, dtype=np.int32))
-    conversation = pa.ListArray.from_arrays(off, turns, type=conv_type)
-    ip_list = pa.ListArray.from_arrays(off, pa.array(u_ip, pa.string()))
-    del ex
-
+    turns = _flatten(plan, texts, tid_arr.tolist(), ts_list)
+    user = _user_fields(turns, m)
+    conversation, ip_list = _conversation_column(turns, user, schema)
     n = len(texts)
-    conv_country, conv_state, conv_hip, conv_header = [], [], [], []
-    for i in range(n):
-        lo, hi = offsets[i], offsets[i + 1]
-        conv_country.append(most_frequent(u_country[lo:hi]))
-        conv_state.append(most_frequent(u_state[lo:hi]))
-        conv_hip.append(most_frequent(u_hip[lo:hi]))
-        pairs = [(al, ua) for al, ua, u in zip(u_al[lo:hi], u_ua[lo:hi], t_user[lo:hi], strict=True) if u]
-        best = most_frequent(pairs)
-        conv_header.append(None if best is None else {"accept-language": best[0], "user-agent": best[1]})
+    conv = _session_fields(turns, user, n)
     last = (np.cumsum(plan.n_exch.astype(np.int64)) - 1).tolist()
     values: dict[str, Any] = {
         "model": pa.array([m["model"][r] for r in last], pa.string()),
         "timestamp": pa.array([ts_list[r] for r in last], schema.field("timestamp").type),
         "conversation": conversation,
         "turn": pa.array(plan.n_exch.astype(np.int64)),
-        "state": pa.array(conv_state, pa.string()),
-        "country": pa.array(conv_country, pa.string()),
-        "hashed_ip": pa.array(conv_hip, pa.string()),
-        "header": pa.array(conv_header, schema.field("header").type),
+        "state": pa.array(conv["state"], pa.string()),
+        "country": pa.array(conv["country"], pa.string()),
+        "hashed_ip": pa.array(conv["hashed_ip"], pa.string()),
+        "header": pa.array(conv["header"], schema.field("header").type),
         "conversation_id": pa.array(conv_ids, pa.string()),
         "_ip": ip_list,
         "_source_conversation_id": pa.array([m["conversation_id"][r] for r in last], pa.string()),

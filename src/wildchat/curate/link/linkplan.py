@@ -31,7 +31,7 @@ worker that assembles the unit, so keying costs the main process nothing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,8 +248,3 @@ def _plan(cat: dict[str, Any], t: np.ndarray, res: LinkResult, id_key: bytes | N
             meta=meta,
             id_key=id_key,
         )
-
-
-def iter_plans(res: LinkResult) -> Iterator[UnitPlan]:
-    for u in sorted(res.plans):
-        yield res.plans[u]

@@ -1,7 +1,9 @@
 """The dataset card (``OUT/README.md``), built only from counts and config.
 
 No timings or wall-clock values go in (those live in ``stats.json``), so the
-card of a re-run is identical too.  The YAML header declares the ``full`` and
+card of a re-run is identical too.  Stages are never named here: each stage
+class says which counters the card shows, what ran and where it redacted
+(:class:`~wildchat.curate.stages.base.Stage` self-description).  The YAML header declares the ``full`` and
 ``public`` configurations for the Hugging Face Hub.
 """
 
@@ -14,6 +16,9 @@ from typing import Any
 import pyarrow as pa
 
 from wildchat.curate.link.keys import ReleaseKey
+from wildchat.curate.release.publish import provider
+from wildchat.curate.stages import available_stages
+from wildchat.curate.stages.base import PII, Stage
 from wildchat.schema import release_schema
 
 __all__ = ["render_card", "write_card"]
@@ -54,13 +59,13 @@ def _notice_lines(stats: dict[str, Any]) -> tuple[str, list[str]]:
     return header, [f"> **WARNING: {notice}**", ""]
 
 
-def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
-    """The card's text: counts and config only (see the module docstring)."""
+def _summary(stats: dict[str, Any]) -> list[str]:
+    """Title, the headline counts and the warnings."""
     rel, link, ingest = stats["release"], stats["link"], stats["ingest"]
     lo, hi = rel["date_range"]
-    header, notice = _notice_lines(stats)
-    out = [header, *notice, "# Conversation dataset (curated with `wildchat curate`)", ""]
-    out += [
+    out = [
+        "# Conversation dataset (curated with `wildchat curate`)",
+        "",
         f"- **full**: {rel['full']:,} conversations; **public**: {rel['public']:,} "
         f"(rule `{rel['public_rule']}`: "
         + ("`toxic == false`" if rel["public_rule"] == "strict" else "`toxic` is not true")
@@ -72,9 +77,23 @@ def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
     ]
     if stats["warnings"]:
         out += ["## Warnings", "", *[f"- **{w}**" for w in stats["warnings"]], ""]
-    out += ["## Languages", "", *_counts(rel["languages"]), "", "## Models", "", *_counts(rel["models"]), ""]
+    return [
+        *out,
+        "## Languages",
+        "",
+        *_counts(rel["languages"]),
+        "",
+        "## Models",
+        "",
+        *_counts(rel["models"]),
+        "",
+    ]
+
+
+def _privacy(stats: dict[str, Any], key: ReleaseKey) -> list[str]:
+    """How IPs, ids, headers and PII were protected."""
     desc = key.describe()
-    out += [
+    return [
         "## Privacy",
         "",
         "- `hashed_ip` is HMAC-SHA256 of the client IP under a key made for this release "
@@ -86,16 +105,28 @@ def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
         "other keys, and without the key they cannot be recomputed from an IP or from the text before "
         "redaction.",
         "- `header` holds only `user-agent` and `accept-language`; `country`/`state` come from GeoLite2.",
-        "- PII: "
-        + (
-            "redacted by the `pii` stage in "
-            + ", ".join(f"`{r}`" for r in _pii_roles(stats))
-            + " turns and in `user-agent` headers."
-            if stats.get("pii_redacted", True)
-            else "**NOT redacted** -- the `pii` stage did not run."
-        ),
+        "- PII: " + _pii_line(stats),
         "- This card and `stats.json` hold counts only; hold-out and dev-account lists are not published.",
         "",
+    ]
+
+
+def _pii_line(stats: dict[str, Any]) -> str:
+    """Where the redaction stages redacted, each in its own words (:meth:`Stage.card_redaction`)."""
+    if not stats.get("pii_redacted", True):
+        return f"**NOT redacted** -- the `{provider(PII)}` stage did not run."
+    parts = [
+        f"redacted by the `{st['name']}` stage {cls.card_redaction(st['config'])}"
+        for st, cls in _stage_classes(stats)
+        if cls.protects == PII
+    ]
+    return "; ".join(parts) + "."
+
+
+def _method(stats: dict[str, Any]) -> list[str]:
+    """How the conversations were made: link rules and the per-stage table."""
+    link, ingest = stats["link"], stats["ingest"]
+    out = [
         "## How it was made",
         "",
         "Raw logs were linked into conversations by content-addressed turns within a session "
@@ -114,73 +145,50 @@ def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
             f"| {st['name']} | {st['rows_in']:,} | {st['rows_out']:,} | "
             f"{json.dumps(st['dropped'], sort_keys=True)} | `{json.dumps(st['config'], sort_keys=True)}` |"
         )
-    out += _enrichment(stats["stages"])
-    out += [
+    return [
+        *out,
+        *_enrichment(stats),
         "",
         "Bad input skipped by reason: " + f"`{json.dumps(ingest['skipped_by_reason'], sort_keys=True)}`",
         "",
     ]
-    out += [
+
+
+def _schema() -> list[str]:
+    out = [
         "## Schema",
         "",
         "WildChat-1M schema plus `conversation_id` and turn-level `jailbreak`, `jailbreak_match`.",
         "",
+        "| field | type |",
+        "|---|---|",
     ]
-    out += ["| field | type |", "|---|---|"]
     for f in release_schema():
         out.append(f"| `{f.name}` | `{_type_name(f.type)}` |")
         if pa.types.is_list(f.type) and pa.types.is_struct(f.type.value_type) and f.name == "conversation":
             out += [f"| `conversation[].{c.name}` | `{_type_name(c.type)}` |" for c in f.type.value_type]
+    return out
+
+
+def render_card(stats: dict[str, Any], key: ReleaseKey) -> str:
+    """The card's text: counts and config only (see the module docstring)."""
+    header, notice = _notice_lines(stats)
+    out = [header, *notice, *_summary(stats), *_privacy(stats, key), *_method(stats), *_schema()]
     return "\n".join(out) + "\n"
 
 
-def _pii_roles(stats: dict[str, Any]) -> list[str]:
-    for st in stats["stages"]:
-        if st["name"] == "pii":
-            return list(st["config"].get("roles") or [])
-    return []
+def _stage_classes(stats: dict[str, Any]) -> list[tuple[dict[str, Any], type[Stage]]]:
+    """Each published stage with its class (stages no longer registered are left out)."""
+    known = available_stages()
+    return [(st, known[st["name"]]) for st in stats["stages"] if st["name"] in known]
 
 
-#: counters shown in the card per stage: exact keys, or a ``prefix:`` for a whole breakdown
-_CARD_COUNTERS = {
-    "language": ("turns", "path:", "label:"),
-    "moderation": (
-        "turns_judged",
-        "judged:",
-        "turns_toxic",
-        "turns_unknown",
-        "openai_missing",
-        "openai_cache_hits",
-    ),
-    "pii": ("turns_scanned", "turns_with_language", "turns_redacted", "headers_redacted", "entity:"),
-    "jailbreak": ("turns_checked", "turns_jailbreak", "source:", "match:"),
-}
-
-
-def _engines(name: str, config: dict[str, Any]) -> str:
-    """What ran in an enrichment stage, from its public config."""
-    if name == "language":
-        return f"engine `{config.get('engine')}`"
-    if name == "moderation":
-        return "toxic decided by " + ", ".join(f"`{e}`" for e in config.get("engines_deciding_toxic", []))
-    if name == "pii":
-        return f"policy `{config.get('policy')}`, NER languages `{config.get('languages')}`"
-    if name == "jailbreak":
-        srcs = config.get("sources") or []
-        return (
-            "sources " + ", ".join(f"`{x}`" for x in srcs)
-            if srcs
-            else "**not checked** (`jailbreak` is null)"
-        )
-    return ""
-
-
-def _enrichment(stages: list[dict[str, Any]]) -> list[str]:
-    """Engines that ran and their key counters, one line per enrichment stage."""
+def _enrichment(stats: dict[str, Any]) -> list[str]:
+    """What ran and the counters each stage asks for (``card_counters``), one line per stage."""
     lines = []
-    for st in stages:
-        keys = _CARD_COUNTERS.get(st["name"])
-        if keys is None:
+    for st, cls in _stage_classes(stats):
+        keys = cls.card_counters
+        if not keys:
             continue
         counters = st.get("counters", {})
         shown = {
@@ -189,7 +197,7 @@ def _enrichment(stages: list[dict[str, Any]]) -> list[str]:
             if any(k == x or (x.endswith(":") and k.startswith(x)) for x in keys)
         }
         text = ", ".join(f"{k} {v:,}" for k, v in shown.items()) or "no counts"
-        lines.append(f"- **{st['name']}**: {_engines(st['name'], st['config'])}; {text}")
+        lines.append(f"- **{st['name']}**: {cls.card_engines(st['config'])}; {text}")
     return ["", "### Enrichment: engines that ran", "", *lines] if lines else []
 
 

@@ -2,10 +2,12 @@
 
 Used by :mod:`wildchat.curate.pipeline`:
 
-* :func:`guard` -- a pipeline without ``pii`` (un-redacted text) or without
-  ``privacy`` (the deployment's IP pseudonyms) is refused before anything is
-  written, unless the caller passes ``allow_unredacted``; then :func:`notice`
-  puts a warning in the first lines of ``stats.json`` (and the card).
+* :func:`guard` -- a pipeline without a stage that redacts PII (un-redacted
+  text) or one that re-keys IPs (the deployment's IP pseudonyms) is refused
+  before anything is written, unless the caller passes ``allow_unredacted``;
+  then :func:`notice` puts a warning in the first lines of ``stats.json`` (and
+  the card).  Stages say what they protect (``Stage.protects``); nothing here
+  names a stage.
 * ``stats.json`` and the card publish counts, not lists: :func:`public_inputs`
   (file count and bytes, never paths), :func:`scrub_paths` (absolute paths in
   stage configs reduced to file names), :func:`split_details` (skip and drop
@@ -17,27 +19,28 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from wildchat.curate.stages import available_stages, get_stage
+from wildchat.curate.stages.base import PII, REQUIRED
 from wildchat.curate.stages.config import CurateConfig
 
 __all__ = [
-    "PROTECTIVE_STAGES",
     "RELEASE_FORMAT",
     "UnsafeReleaseError",
     "guard",
+    "missing",
     "missing_protection",
     "notice",
+    "provider",
     "public_inputs",
     "scrub_paths",
     "split_details",
     "write_private_json",
 ]
 
-#: stages without which ``public/`` is not safe to publish (see the module docstring)
-PROTECTIVE_STAGES = ("privacy", "pii")
 RELEASE_FORMAT = 2  # 2: keyed ids, counts-only stats
 
 
@@ -45,34 +48,46 @@ class UnsafeReleaseError(ValueError):
     """The pipeline would write an unprotected ``public/`` and ``allow_unredacted`` is not set."""
 
 
-def missing_protection(cfg: CurateConfig) -> list[str]:
-    """The :data:`PROTECTIVE_STAGES` that ``cfg``'s pipeline lacks."""
-    names = {n for n, _ in cfg.stages}
-    return [n for n in PROTECTIVE_STAGES if n not in names]
+def provider(kind: str) -> str:
+    """The name of the registered stage that provides protection ``kind`` (``Stage.protects``)."""
+    names = sorted(name for name, cls in available_stages().items() if cls.protects == kind)
+    return names[0] if names else kind
+
+
+def missing(cfg: CurateConfig, kinds: Sequence[str]) -> dict[str, str]:
+    """Protections among ``kinds`` that no stage of ``cfg``'s pipeline provides: kind -> stage to add."""
+    have = {get_stage(name).protects for name, _ in cfg.stages}
+    return {kind: provider(kind) for kind in kinds if kind not in have}
+
+
+def missing_protection(cfg: CurateConfig) -> dict[str, str]:
+    """The :data:`~wildchat.curate.stages.base.REQUIRED` protections ``cfg``'s pipeline lacks."""
+    return missing(cfg, REQUIRED)
 
 
 def guard(cfg: CurateConfig, allow_unredacted: bool) -> None:
     """Raise :class:`UnsafeReleaseError` unless ``cfg`` protects ``public/`` or the caller opted out."""
-    missing = missing_protection(cfg)
-    if missing and not allow_unredacted:
+    lacking = missing_protection(cfg)
+    if lacking and not allow_unredacted:
+        names = " or ".join(repr(m) for m in lacking.values())
         raise UnsafeReleaseError(
-            f"the pipeline has no {' or '.join(repr(m) for m in missing)} stage, so public/ would hold "
-            + ("un-redacted personal data" if "pii" in missing else "the deployment's IP pseudonyms")
+            f"the pipeline has no {names} stage, so public/ would hold "
+            + ("un-redacted personal data" if PII in lacking else "the deployment's IP pseudonyms")
             + "; add the stage(s) to pipeline.stages, or pass --allow-unredacted to write it anyway "
             "(the card and stats.json then say the release is NOT PII-redacted). Nothing was written."
         )
 
 
-def notice(missing: Sequence[str]) -> dict[str, Any]:
+def notice(lacking: Mapping[str, str]) -> dict[str, Any]:
     """The first keys of ``stats.json``: a ``notice`` when unprotected, then the flags."""
     head: dict[str, Any] = {}
-    if missing:
+    if lacking:
         head["notice"] = (
             "This release is NOT PII-redacted: "
-            if "pii" in missing
+            if PII in lacking
             else "This release is NOT fully protected: "
-        ) + f"the pipeline ran without {', '.join(missing)} (--allow-unredacted). Do not publish it."
-    return {**head, "pii_redacted": "pii" not in missing, "release_format": RELEASE_FORMAT}
+        ) + f"the pipeline ran without {', '.join(lacking.values())} (--allow-unredacted). Do not publish it."
+    return {**head, "pii_redacted": PII not in lacking, "release_format": RELEASE_FORMAT}
 
 
 def public_inputs(paths: Sequence[Path]) -> dict[str, Any]:

@@ -122,10 +122,15 @@ def _hashes(table: pa.Table) -> pa.Array:
 
 
 def finalize(batch: pa.RecordBatch | pa.Table) -> pa.Table:
-    """Kept rows in ``_row`` order, release columns only, ``conversation_hash`` filled."""
+    """Kept rows in ``_row`` order, release columns only, ``conversation_hash`` filled.
+
+    ``batch`` holds kept rows only (tagged rows left in
+    :func:`~wildchat.curate.stages.shard.run_stages`); a tagged row here is a
+    bug and raises ``ValueError`` rather than being published or silently lost.
+    """
     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
     if table.column("drop_reason").null_count != len(table):
-        table = table.filter(pc.is_null(table.column("drop_reason")))
+        raise ValueError("finalize: the batch still holds rows tagged with a drop_reason")
     if "_row" in table.column_names and len(table) > 1:
         rows = table.column("_row").to_numpy()
         if (rows[1:] < rows[:-1]).any():

@@ -23,6 +23,19 @@ I/O.  The contract below is stable -- other packages code against it.
   :func:`~wildchat.curate.stages.batch.tag` never overwrites a reason).  Saves the
   filter/merge copies; leave it ``False`` for expensive stages.
 
+**Self-description** (the pipeline and the card never name a stage):
+
+* ``protects`` -- what the release loses without this stage: :data:`PII`
+  (text redaction), :data:`IP` (the release's own IP pseudonyms) or
+  :data:`CONSENT`; ``""`` for none.  The run refuses to write without the
+  :data:`REQUIRED` protections unless told otherwise.
+* ``release_key_config`` -- the config key that, left empty, takes the run's
+  release key from the :class:`RunContext` (the config itself is never
+  written to); ``""`` when the stage needs no key.
+* ``card_counters`` -- the counters the dataset card shows (exact keys, or
+  ``prefix:`` for a whole breakdown); :meth:`card_engines` says what ran and
+  :meth:`card_redaction` where a :data:`PII` stage redacts.
+
 **Lifecycle.** ``__init__(**config)`` only merges config over ``defaults`` (no
 heavy work): an instance must be picklable *before* :meth:`setup`.
 :meth:`setup` loads heavy things (models, databases) once per worker process
@@ -59,15 +72,45 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-__all__ = ["MAX_DROP_EXAMPLES", "Stage", "StageConfigError", "StageStats"]
+from wildchat.curate.stages.batch import kept_mask
+
+__all__ = [
+    "CONSENT",
+    "IP",
+    "MAX_DROP_EXAMPLES",
+    "PII",
+    "REQUIRED",
+    "RunContext",
+    "Stage",
+    "StageConfigError",
+    "StageStats",
+]
 
 MAX_DROP_EXAMPLES = 5
+
+#: ``Stage.protects`` values: text redaction, the release's own IP pseudonyms, consent
+PII, IP, CONSENT = "pii", "ip", "consent"
+#: protections without which ``public/`` is not safe to publish, in the order messages name them
+REQUIRED = (IP, PII)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What one run knows that no stage config holds: handed to every stage, never written.
+
+    ``release_key`` is the secret the release's IP pseudonyms and ids are keyed
+    with (kept out of ``repr``); ``out`` the release folder.  Stages read it
+    through :attr:`Stage.context`; a stage built outside a run has none.
+    """
+
+    release_key: str = field(default="", repr=False)
+    out: Path | None = None
 
 
 class StageConfigError(ValueError):
@@ -135,6 +178,9 @@ class Stage:
     secret_keys: ClassVar[tuple[str, ...]] = ()
     count_keys: ClassVar[tuple[str, ...]] = ()
     process_dropped: ClassVar[bool] = False
+    protects: ClassVar[str] = ""
+    release_key_config: ClassVar[str] = ""
+    card_counters: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **config: Any) -> None:
         unknown = sorted(set(config) - set(self.defaults))
@@ -142,7 +188,36 @@ class Stage:
             raise StageConfigError(f"stage {self.name!r}: unknown config key(s) {unknown}")
         self.config: dict[str, Any] = {**dict(self.defaults), **config}
         self.stats = StageStats()
+        self.context: RunContext | None = None
         self._ready = False
+
+    # -- self-description ---------------------------------------------------
+
+    @classmethod
+    def needs_release_key(cls) -> bool:
+        """Whether this stage takes the run's release key (see ``release_key_config``)."""
+        return bool(cls.release_key_config)
+
+    @classmethod
+    def card_engines(cls, config: Mapping[str, Any]) -> str:
+        """What ran, from the stage's public config, for the card ("" = nothing to say)."""
+        return ""
+
+    @classmethod
+    def card_redaction(cls, config: Mapping[str, Any]) -> str:
+        """Where a :data:`PII` stage redacts, completing "redacted by the `<name>` stage ..."."""
+        return ""
+
+    def bind(self, context: RunContext) -> None:
+        """Give this stage the run's :class:`RunContext` (before it is shipped to workers)."""
+        self.context = context
+
+    def release_key(self) -> str:
+        """The key this stage uses: its own config value, else the run's release key."""
+        own = self.config.get(self.release_key_config) if self.release_key_config else None
+        if own:
+            return str(own)
+        return self.context.release_key if self.context is not None else ""
 
     # -- lifecycle --------------------------------------------------------
 
@@ -163,11 +238,12 @@ class Stage:
 
     def __getstate__(self) -> dict[str, Any]:
         # Ship config only: heavy state is rebuilt by setup() in the worker.
-        return {"config": self.config, "stats": self.stats}
+        return {"config": self.config, "stats": self.stats, "context": self.context}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.config = state["config"]
         self.stats = state["stats"]
+        self.context = state.get("context")
         self._ready = False
 
     # -- transform --------------------------------------------------------
@@ -180,6 +256,8 @@ class Stage:
         """Config with ``secret_keys`` masked and ``count_keys`` counted, for the card and ``stats.json``."""
 
         def shown(k: str, v: Any) -> Any:
+            if k == self.release_key_config and self.release_key():
+                return "<secret>"
             if k in self.secret_keys and v:
                 return "<secret>"
             if k in self.count_keys and v:
@@ -207,16 +285,17 @@ class Stage:
         """Run :meth:`process` on the still-kept rows of ``batch`` and count."""
         self.ensure_setup()
         start = time.perf_counter()
-        kept_mask = pc.is_null(batch.column("drop_reason")).to_numpy(zero_copy_only=False)
-        n_in = int(kept_mask.sum())
+        kept = kept_mask(batch)
+        n_in = int(kept.sum())
         if n_in == len(batch) or (self.process_dropped and n_in):
             out = self._checked(batch)
         elif n_in == 0:
             out = batch
-        else:
-            kept = batch.filter(pa.array(kept_mask))
-            out = _merge_back(self._checked(kept), batch.filter(pa.array(~kept_mask)), kept_mask)
-        self._count(out, kept_mask, n_in)
+        else:  # called directly on a mixed batch: the pipeline hands kept rows only (run_stages)
+            out = _merge_back(
+                self._checked(batch.filter(pa.array(kept))), batch.filter(pa.array(~kept)), kept
+            )
+        self._count(out, kept, n_in)
         self.stats.seconds += time.perf_counter() - start
         self.stats.batches += 1
         return out
@@ -249,7 +328,7 @@ class Stage:
             ]
 
 
-def _merge_back(kept_out: pa.RecordBatch, dropped: pa.RecordBatch, kept_mask: np.ndarray) -> pa.RecordBatch:
+def _merge_back(kept_out: pa.RecordBatch, dropped: pa.RecordBatch, kept: np.ndarray) -> pa.RecordBatch:
     """Interleave processed kept rows and untouched dropped rows back into input order."""
     schema = kept_out.schema
     cols = []
@@ -258,7 +337,7 @@ def _merge_back(kept_out: pa.RecordBatch, dropped: pa.RecordBatch, kept_mask: np
         col = dropped.column(idx) if idx >= 0 else pa.nulls(len(dropped), f.type)
         cols.append(col.cast(f.type) if col.type != f.type else col)
     dropped_aligned = pa.RecordBatch.from_arrays(cols, schema=schema)
-    positions = np.concatenate([np.flatnonzero(kept_mask), np.flatnonzero(~kept_mask)])
+    positions = np.concatenate([np.flatnonzero(kept), np.flatnonzero(~kept)])
     table = pa.Table.from_batches([kept_out, dropped_aligned], schema=schema)
     merged = table.take(pa.array(np.argsort(positions, kind="stable"))).combine_chunks()
     return merged.to_batches()[0]

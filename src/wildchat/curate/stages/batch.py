@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +32,7 @@ from wildchat.schema import release_schema
 
 __all__ = [
     "conversation_ids",
+    "drop_tagged",
     "kept_mask",
     "pipeline_fields",
     "pipeline_schema",
@@ -57,6 +59,9 @@ def pipeline_fields() -> tuple[pa.Field, ...]:
     )
 
 
+_B = TypeVar("_B", pa.RecordBatch, pa.Table)
+
+
 @cache
 def pipeline_schema() -> pa.Schema:
     """Release schema + pipeline columns: the schema of batches entering stage 1."""
@@ -66,6 +71,18 @@ def pipeline_schema() -> pa.Schema:
 def kept_mask(batch: pa.RecordBatch) -> np.ndarray:
     """Boolean numpy mask of rows with no ``drop_reason``."""
     return np.asarray(pc.is_null(batch.column("drop_reason")).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def drop_tagged(batch: _B) -> _B:
+    """The rows of ``batch`` with no ``drop_reason`` (``batch`` itself when none is tagged).
+
+    The one place tagged rows leave a batch: :func:`~wildchat.curate.stages.shard.run_stages`
+    calls it before a stage that takes kept rows only and once at the end.
+    """
+    reasons = batch.column("drop_reason")
+    if reasons.null_count == len(batch):
+        return batch
+    return batch.filter(pc.is_null(reasons))
 
 
 def set_column(batch: pa.RecordBatch, name: str, values: pa.Array) -> pa.RecordBatch:

@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wildchat.curate.stages.batch import tag, turn_field, turn_offsets
-from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import CONSENT, Stage, StageConfigError
+from wildchat.curate.stages.batch import tag, turn_field, turn_offsets
 from wildchat.privacy import normalize_ip
 from wildchat.schema import parse_timestamp
 
@@ -56,6 +56,7 @@ class ConsentStage(Stage):
 
     name = "consent"
     process_dropped = True
+    protects = CONSENT
     description = (
         "drop conversations with a log lacking consent (no_consent) or consented later (consent_after_log)"
     )

@@ -28,6 +28,8 @@ Layout of ``curate.toml`` (every table optional)::
 
 ``--set section.key=value`` (a stage name is a section too) overrides any key;
 the value is read as a TOML value, or as a plain string if it is not one.
+Command-line options (``--executor``, ``--pii-policy`` ...) arrive as values
+(:func:`load_config` ``values``), never as TOML text.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from wildchat.curate.link.linkplan import DEFAULT_FAILED, LinkOptions
-from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import available_stages, get_stage
+from wildchat.curate.stages.base import RunContext, Stage, StageConfigError
 
 __all__ = ["DEFAULT_STAGES", "CurateConfig", "apply_overrides", "build_stages", "load_config"]
 
@@ -92,30 +94,52 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """``section.key=value`` strings applied onto a raw config dict (copied)."""
+def _set(raw: dict[str, Any], target: str, value: Any) -> None:
+    """Put ``value`` at ``section.key`` (a stage name is a section under ``stages``)."""
+    section, dot, key = target.strip().partition(".")
+    if not dot or not section or not key:
+        raise StageConfigError(f"expected section.key, got {target!r}")
+    table = (
+        raw.setdefault(section, {})
+        if section in SECTIONS
+        else raw.setdefault("stages", {}).setdefault(section, {})
+    )
+    table[key] = value
+
+
+def apply_overrides(
+    raw: dict[str, Any], overrides: Sequence[str] = (), values: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Overrides applied onto a raw config dict (copied).
+
+    ``overrides`` are ``section.key=value`` strings (``--set``), the value
+    read as TOML or else as a plain string; ``values`` maps ``section.key``
+    to a Python value taken as it is (command-line options: no quoting, so a
+    path holding ``"`` stays that path).  ``values`` are applied last.
+    """
     out = copy.deepcopy(raw)
     for item in overrides:
         target, sep, value = item.partition("=")
-        section, dot, key = target.strip().partition(".")
-        if not sep or not dot or not key:
+        if not sep:
             raise StageConfigError(f"--set expects section.key=value, got {item!r}")
-        table = (
-            out.setdefault(section, {})
-            if section in SECTIONS
-            else out.setdefault("stages", {}).setdefault(section, {})
-        )
-        table[key] = _parse_value(value.strip())
+        try:
+            _set(out, target, _parse_value(value.strip()))
+        except StageConfigError:
+            raise StageConfigError(f"--set expects section.key=value, got {item!r}") from None
+    for target, value in (values or {}).items():
+        _set(out, target, value)
     return out
 
 
-def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> CurateConfig:
-    """Read ``curate.toml`` (or the defaults), apply overrides, validate."""
+def load_config(
+    path: str | Path | None = None, overrides: Sequence[str] = (), values: Mapping[str, Any] | None = None
+) -> CurateConfig:
+    """Read ``curate.toml`` (or the defaults), apply ``overrides`` and ``values``, validate."""
     raw: dict[str, Any] = {}
     if path is not None:
         with open(path, "rb") as fh:
             raw = tomllib.load(fh)
-    raw = apply_overrides(raw, overrides)
+    raw = apply_overrides(raw, overrides, values)
     return from_dict(raw)
 
 
@@ -183,11 +207,18 @@ def from_dict(raw: Mapping[str, Any]) -> CurateConfig:
     return cfg
 
 
-def build_stages(cfg: CurateConfig) -> list[Stage]:
-    """Fresh stage instances (not set up) for ``cfg``, in pipeline order."""
+def build_stages(cfg: CurateConfig, context: RunContext | None = None) -> list[Stage]:
+    """Fresh stage instances (not set up) for ``cfg``, in pipeline order, bound to ``context``.
+
+    Each stage gets a copy of its config table, so nothing a stage does
+    reaches ``cfg``.
+    """
     stages = []
     for name, conf in cfg.stages:
         cls = get_stage(name)
         cls.check_requirements()
-        stages.append(cls(**conf))
+        stage = cls(**copy.deepcopy(conf))
+        if context is not None:
+            stage.bind(context)
+        stages.append(stage)
     return stages

@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from wildchat.curate.stages.batch import set_column, turn_field, with_turn_fields
-from wildchat.curate.stages.base import Stage
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import Stage
+from wildchat.curate.stages.batch import set_column, turn_field, with_turn_fields
 
 __all__ = ["HeadersStage", "first_language_tag"]
 

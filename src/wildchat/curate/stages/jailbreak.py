@@ -35,14 +35,15 @@ Counters: ``turns_checked`` (user turns), ``turns_jailbreak``,
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from wildchat.curate.stages.batch import turn_field, with_turn_fields
-from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import Stage, StageConfigError
+from wildchat.curate.stages.batch import turn_field, with_turn_fields
 
 __all__ = ["JailbreakStage"]
 
@@ -63,6 +64,16 @@ class JailbreakStage(Stage):
         "num_perm": 128,
     }
     requires: ClassVar[tuple[str, ...]] = ()  # datasketch only with a library: checked in __init__
+    card_counters: ClassVar[tuple[str, ...]] = ("turns_checked", "turns_jailbreak", "source:", "match:")
+
+    @classmethod
+    def card_engines(cls, config: Mapping[str, Any]) -> str:
+        srcs = config.get("sources") or []
+        return (
+            "sources " + ", ".join(f"`{x}`" for x in srcs)
+            if srcs
+            else "**not checked** (`jailbreak` is null)"
+        )
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)

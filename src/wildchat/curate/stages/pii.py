@@ -33,7 +33,7 @@ redacting, so it is a separate first pass over the same conversations:
 batches (e.g. a curate run's output with the ``pii`` stage off, or any
 WildChat-format Parquet) and count each detected value once per distinct
 user (turn ``hashed_ip``, else the in-memory ``_ip``; turns with neither are
-not counted).  ``python -m wildchat.enrich.pii whitelist IN.parquet... -o
+not counted).  ``wildchat pii whitelist IN.parquet... -o
 wl.json`` does it from the command line; then set ``whitelist_path``.
 Without a whitelist nothing is treated as public (the safe direction).
 
@@ -51,15 +51,15 @@ per batch), ``headers_redacted`` (header values changed).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.stages.batch import set_column, turn_field, turn_offsets, with_turn_fields
-from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import PII, Stage, StageConfigError
+from wildchat.curate.stages.batch import set_column, turn_field, turn_offsets, with_turn_fields
 
 __all__ = ["PiiStage", "build_whitelist", "whitelist_counts"]
 
@@ -70,6 +70,14 @@ class PiiStage(Stage):
 
     name: ClassVar[str] = "pii"
     description: ClassVar[str] = "redact PII (names, emails, phones, cards, profile URLs, secrets) in turns"
+    protects: ClassVar[str] = PII
+    card_counters: ClassVar[tuple[str, ...]] = (
+        "turns_scanned",
+        "turns_with_language",
+        "turns_redacted",
+        "headers_redacted",
+        "entity:",
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "policy": "wildchat",
         "threshold": None,
@@ -92,6 +100,15 @@ class PiiStage(Stage):
         "spacy",
         "tldextract",
     )
+
+    @classmethod
+    def card_engines(cls, config: Mapping[str, Any]) -> str:
+        return f"policy `{config.get('policy')}`, NER languages `{config.get('languages')}`"
+
+    @classmethod
+    def card_redaction(cls, config: Mapping[str, Any]) -> str:
+        roles = ", ".join(f"`{r}`" for r in config.get("roles") or [])
+        return f"in {roles} turns and in `user-agent` headers"
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)

@@ -21,9 +21,9 @@ import numpy as np
 import pyarrow as pa
 
 from wildchat.curate.link.assemble import most_frequent
-from wildchat.curate.stages.batch import set_column, turn_field, turn_offsets, with_turn_fields
-from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import IP, Stage, StageConfigError
+from wildchat.curate.stages.batch import set_column, turn_field, turn_offsets, with_turn_fields
 from wildchat.privacy import GeoLocator, Location, hmac_ip, rekey_hash
 
 __all__ = ["PrivacyStage"]
@@ -36,9 +36,11 @@ class PrivacyStage(Stage):
     description = "HMAC the IPs with the release key (re-key hashed ones), geolocate raw IPs, drop raw IPs"
     defaults: ClassVar[dict[str, Any]] = {"key": "", "geolocate": True, "mmdb": None}
     secret_keys = ("key",)
+    protects = IP
+    release_key_config = "key"  # empty: the run's release key
 
     def setup(self) -> None:
-        key = self.config["key"]
+        key = self.release_key()
         if not key:
             raise StageConfigError("privacy: no release key (set --ip-key or WILDCHAT_RELEASE_KEY)")
         self._key = key.encode("utf-8") if isinstance(key, str) else bytes(key)

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.stages.batch import set_column, tag, turn_offsets
-from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import Stage, StageConfigError
+from wildchat.curate.stages.batch import set_column, tag, turn_offsets
 
 __all__ = ["RolesStage", "roles_ok"]
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from wildchat.curate.link.assemble import assemble, log_text
 from wildchat.curate.link.ingest import Unit, read_positions
 from wildchat.curate.link.linkplan import UnitPlan
-from wildchat.curate.stages.base import Stage, StageStats
 from wildchat.curate.release.writer import ShardSummary, write_shard
+from wildchat.curate.stages.base import Stage, StageStats
+from wildchat.curate.stages.batch import drop_tagged
 
 __all__ = ["ShardJob", "WriteOptions", "build_batch", "run_shard", "run_stages"]
 
@@ -45,19 +45,20 @@ def build_batch(job: ShardJob) -> pa.RecordBatch:
 def run_stages(
     stages: Sequence[Stage], batch: pa.RecordBatch
 ) -> tuple[pa.RecordBatch, dict[str, StageStats]]:
-    """Apply ``stages`` in order; returns the batch and each stage's stats.
+    """Apply ``stages`` in order; returns the kept rows and each stage's stats.
 
-    Tagged rows are filtered out only before a stage that wants kept rows
-    only (``process_dropped`` false), so cheap stages cost no copies; the
-    writer leaves any remaining tagged rows out.
+    Tagged rows leave through :func:`~wildchat.curate.stages.batch.drop_tagged`
+    only: before a stage that wants kept rows only (``process_dropped``
+    false) and once at the end, so cheap stages cost no copies and the writer
+    receives kept rows only.  Each row is removed once.
     """
     stats: dict[str, StageStats] = {}
     for stage in stages:
-        if not stage.process_dropped and batch.column("drop_reason").null_count != len(batch):
-            batch = batch.filter(pc.is_null(batch.column("drop_reason")))
+        if not stage.process_dropped:
+            batch = drop_tagged(batch)
         batch = stage(batch)
         stats[stage.name] = stage.take_stats()
-    return batch, stats
+    return drop_tagged(batch), stats
 
 
 def run_shard(job: ShardJob, stages: Sequence[Stage], opts: WriteOptions) -> ShardSummary:

@@ -26,9 +26,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from wildchat.curate.stages.batch import tag, turn_field, turn_offsets
-from wildchat.curate.stages.base import Stage, StageConfigError
 from wildchat.curate.stages import register_stage
+from wildchat.curate.stages.base import Stage, StageConfigError
+from wildchat.curate.stages.batch import tag, turn_field, turn_offsets
 from wildchat.ledger import LedgerKey
 
 __all__ = ["TakedownStage"]
