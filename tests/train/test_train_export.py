@@ -209,3 +209,23 @@ def test_read_sft_file_counts_bad_lines(tmp_path: Path) -> None:
     notjson.write_bytes(b"PAR1\x00\x00garbage")
     with pytest.raises(SftDataError, match="not a JSONL training file"):
         list(read_sft_file(notjson, SkipReport()))
+
+
+def test_sharegpt_roles_read_like_the_sharegpt_reader(tmp_path: Path) -> None:
+    """Training files and the dataset readers map role spellings with one table (schema.ROLE_ALIASES)."""
+    from wildchat.schema import ROLE_ALIASES
+
+    users = [k for k, v in ROLE_ALIASES.items() if v == "user"]
+    bots = [k for k, v in ROLE_ALIASES.items() if v == "assistant"]
+    pairs = [(u, b) for u in users for b in bots]
+    path = tmp_path / "roles.jsonl"
+    rows = [
+        {"id": f"c{k}", "conversations": [{"from": u.upper(), "value": "q"}, {"from": b, "value": "a"}]}
+        for k, (u, b) in enumerate(pairs)
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = SkipReport()
+    got = list(read_sft_file(path, report))
+    readers = [[t.role for t in c.conversation] for c in iter_conversations([path], format="sharegpt")]
+    assert report.n_skipped == 0 and len(got) == len(pairs)
+    assert [[m["role"] for m in msgs] for msgs in got] == readers == [["user", "assistant"]] * len(pairs)

@@ -1,30 +1,18 @@
 """Turning a source's list of ``{role, content}``-like messages into Turns.
 
 Each format names its role and text keys differently and spells roles its own
-way; this module maps them to ``system``/``user``/``assistant`` with one table.
+way; this module maps them to ``system``/``user``/``assistant`` with the schema's
+:data:`~wildchat.schema.ROLE_ALIASES`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from wildchat.schema import RecordError, Turn
+from wildchat.schema import ROLE_ALIASES, RecordError, Turn
 
-__all__ = ["ROLE_ALIASES", "message_text", "turns_from_messages"]
+__all__ = ["message_text", "turns_from_messages"]
 
-#: Source role spellings -> schema role (case-insensitive).
-ROLE_ALIASES: dict[str, str] = {
-    "user": "user",
-    "human": "user",
-    "prompter": "user",
-    "assistant": "assistant",
-    "gpt": "assistant",
-    "chatgpt": "assistant",
-    "bing": "assistant",
-    "bard": "assistant",
-    "model": "assistant",
-    "system": "system",
-}
 
 
 def message_text(value: Any, where: str) -> str:

@@ -28,9 +28,8 @@ from typing import Any
 
 from wildchat.formats._build import majority_language, make_conversation, req_dict, req_str, to_timestamp
 from wildchat.formats._io import iter_records
-from wildchat.formats._messages import ROLE_ALIASES
 from wildchat.formats.hashing import turn_identifier
-from wildchat.schema import Conversation, RecordError, Turn
+from wildchat.schema import ROLE_ALIASES, Conversation, RecordError, Turn
 from wildchat.schema.languages import language_name
 from wildchat.skips import SkipReport
 

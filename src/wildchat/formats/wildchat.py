@@ -33,9 +33,8 @@ from wildchat.formats._build import (
     to_timestamp,
 )
 from wildchat.formats._io import iter_records
-from wildchat.formats._messages import ROLE_ALIASES
 from wildchat.formats._moderation import parse_detoxify, parse_moderation
-from wildchat.schema import Conversation, Header, RecordError, Turn
+from wildchat.schema import ROLE_ALIASES, Conversation, Header, RecordError, Turn
 from wildchat.skips import SkipReport
 
 __all__ = ["read", "to_conversation"]

@@ -35,6 +35,7 @@ from wildchat.schema.arrow import arrow_schema, from_row, raw_log_schema, releas
 from wildchat.schema.records import (
     DETOXIFY_LABELS,
     OPENAI_MODERATION_CATEGORIES,
+    ROLE_ALIASES,
     ROLES,
     Consent,
     Conversation,
@@ -51,6 +52,7 @@ __all__ = [
     "DETOXIFY_LABELS",
     "OPENAI_MODERATION_CATEGORIES",
     "ROLES",
+    "ROLE_ALIASES",
     "Consent",
     "Conversation",
     "DetoxifyScores",

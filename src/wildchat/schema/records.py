@@ -8,6 +8,21 @@ from typing import Any
 
 ROLES = ("system", "user", "assistant")
 
+#: Role spellings of chat sources and training files -> schema role (look up
+#: lowercased).  The one table: every reader and the SFT file reader use it.
+ROLE_ALIASES: dict[str, str] = {
+    "user": "user",
+    "human": "user",
+    "prompter": "user",
+    "assistant": "assistant",
+    "gpt": "assistant",
+    "chatgpt": "assistant",
+    "bing": "assistant",
+    "bard": "assistant",
+    "model": "assistant",
+    "system": "system",
+}
+
 #: OpenAI Moderation categories exactly as WildChat-1M stores them: the API
 #: answered with both the slash and the underscore spelling, and the release
 #: kept both.

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from wildchat.schema import Conversation
+from wildchat.schema import ROLE_ALIASES, Conversation
 from wildchat.skips import SkipReport
 
 __all__ = [
@@ -37,16 +37,6 @@ __all__ = [
 FORMATS = ("messages", "sharegpt", "openai")
 
 _TO_SHAREGPT = {"user": "human", "assistant": "gpt", "system": "system"}
-_FROM_SHAREGPT = {
-    "human": "user",
-    "user": "user",
-    "gpt": "assistant",
-    "chatgpt": "assistant",
-    "assistant": "assistant",
-    "bard": "assistant",
-    "bing": "assistant",
-    "system": "system",
-}
 
 
 class SftDataError(ValueError):
@@ -121,7 +111,7 @@ def _messages_of(obj: Any) -> list[dict[str, str]]:
     if "messages" in obj:
         items, role_key, text_key, roles = obj["messages"], "role", "content", None
     elif "conversations" in obj:
-        items, role_key, text_key, roles = obj["conversations"], "from", "value", _FROM_SHAREGPT
+        items, role_key, text_key, roles = obj["conversations"], "from", "value", ROLE_ALIASES
     else:
         raise ValueError("no 'messages' or 'conversations' list")
     if not isinstance(items, list):
