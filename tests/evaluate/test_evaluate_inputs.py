@@ -51,6 +51,32 @@ def test_arena_hard_turns_and_limit(tmp_path: Path) -> None:
     assert qs[1].turns == ("Prompt 1",) and qs[1].category == "arena-hard-v0.1"
 
 
+@pytest.mark.parametrize(
+    ("turns", "question"),
+    [
+        (["a", "b"], True),
+        ([{"content": "a"}, {"content": "b", "role": "user"}], True),
+        ([{"content": "a", "role": "assistant"}], False),
+        ([{"text": "a"}], False),
+        ([1], False),
+        ([], False),
+        ("a", False),
+    ],
+)
+def test_report_and_evaluation_agree_on_questions(tmp_path: Path, turns: object, question: bool) -> None:
+    """One rule (formats.questions): the report reads a prompt set iff the evaluation reads questions."""
+    from wildchat.analyze.inputs import is_prompts_file
+
+    path = write_questions(tmp_path / "q.jsonl", [{"question_id": 1, "turns": turns}])
+    report = SkipReport()
+    try:
+        n = len(load_questions(path, report))
+    except QuestionFileError:
+        n = 0
+    assert is_prompts_file(path) is question
+    assert n == int(question) and report.n_skipped == 1 - int(question)
+
+
 def test_load_questions_errors(tmp_path: Path) -> None:
     with pytest.raises(QuestionFileError, match="cannot read"):
         load_questions(tmp_path / "missing.jsonl")

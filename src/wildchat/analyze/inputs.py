@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from wildchat.formats.hashing import conversation_hash
+from wildchat.formats.questions import question_prompts
 from wildchat.schema import Conversation, Turn, release_schema, to_row
 from wildchat.skips import SkipReport
 
@@ -61,18 +62,11 @@ def dataset_names(paths: Sequence[Path], names: Sequence[str] | None = None) -> 
 
 
 def _prompt_turns(obj: Any) -> list[str] | None:
-    """The prompts of one question record, or ``None`` if it is not one."""
-    if not isinstance(obj, dict) or not isinstance(obj.get("turns"), list) or "conversation" in obj:
+    """The prompts of one question record (:func:`~wildchat.formats.questions.question_prompts`),
+    or ``None`` if it is not one -- a chat log that also has ``turns`` (with a ``conversation``) is not."""
+    if isinstance(obj, dict) and "conversation" in obj:
         return None
-    out = []
-    for t in obj["turns"]:
-        if isinstance(t, str):
-            out.append(t)
-        elif isinstance(t, dict) and isinstance(t.get("content"), str) and t.get("role") in (None, "user"):
-            out.append(t["content"])
-        else:
-            return None
-    return out
+    return question_prompts(obj)
 
 
 def is_prompts_file(path: Path) -> bool:

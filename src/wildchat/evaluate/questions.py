@@ -4,7 +4,9 @@ One JSON object per line::
 
     {"question_id": 81, "category": "writing", "turns": ["...", "..."], "reference": ["...", "..."]}
 
-Arena-Hard's variant, ``"turns": [{"content": "..."}]``, is read too.
+Arena-Hard's variant, ``"turns": [{"content": "..."}]``, is read too: what
+counts as a question's prompts is :func:`wildchat.formats.questions.question_prompts`
+(the analysis report reads prompt sets by the same rule); every prompt must be non-blank.
 ``reference`` is optional (MT-bench gives it for math, reasoning and coding);
 when present the judge prompt includes it.  Questions may have one turn or
 more; answers are generated for every turn, and grading covers turns 1 and 2
@@ -20,6 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from wildchat.formats.questions import question_prompts
 from wildchat.skips import SkipReport
 
 
@@ -51,9 +54,8 @@ def _parse(obj: object) -> Question | str:
     qid = obj.get("question_id")
     if isinstance(qid, bool) or not isinstance(qid, int | str) or str(qid).strip() == "":
         return "bad_question_id"
-    raw = obj.get("turns")
-    turns = [t.get("content") if isinstance(t, dict) else t for t in raw] if isinstance(raw, list) else None
-    if not turns or not all(isinstance(t, str) and t.strip() for t in turns):
+    turns = question_prompts(obj)
+    if not turns or not all(t.strip() for t in turns):
         return "bad_turns"
     ref = obj.get("reference")
     if ref is not None and (not isinstance(ref, list) or not all(isinstance(r, str) for r in ref)):
