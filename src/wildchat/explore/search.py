@@ -135,7 +135,7 @@ class SearchPlanner:
         if hit is None:
             ids = self.dialect.match_ids().subquery("mi")
             ratio = counts_module.FILTER_FIRST_RATIO
-            hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio, defer_join)
+            hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio, defer_join, req.terms)
             self.cache.put(self._key(req), hit)
         return hit
 
