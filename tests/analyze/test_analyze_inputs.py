@@ -27,6 +27,25 @@ def test_names_from_stems_made_unique(tmp_path: Path) -> None:
         dataset_names(paths[:2], ["p", "p"])
 
 
+def test_every_command_names_datasets_alike(tmp_path: Path) -> None:
+    """analyze, explore and eval nll name a dataset after its input by one rule (formats.inputs)."""
+    from wildchat.evaluate.nll_data import parse_dataset
+    from wildchat.formats.inputs import dataset_name
+
+    (tmp_path / "rel").mkdir()
+    cases = {
+        str(tmp_path / "rel"): "rel",
+        "a/b/c.jsonl.gz": "c",
+        "chat.v2.parquet": "chat.v2",
+        "x.ndjson": "x",
+        str(tmp_path / "data" / "*.parquet"): "data",
+    }
+    for item, expected in cases.items():
+        assert dataset_name(item) == expected
+        assert dataset_names([Path(item)]) == [expected]
+        assert parse_dataset(item).name == expected
+
+
 def test_prompts_only_file(tmp_path: Path) -> None:
     path = tmp_path / "question.jsonl"
     lines = [

@@ -12,12 +12,13 @@ import pytest
 from tests.builders.releases import write_shard
 from tests.explore.explore_index_helpers import BACKENDS, backend_url, conv, corpus
 from wildchat.explore import prepare
-from wildchat.explore.build import build_index, dataset_name
+from wildchat.explore.build import build_index
 from wildchat.explore.index import open_index
 from wildchat.explore.model import SearchQuery
 from wildchat.explore.prepare import _release_rows
 from wildchat.formats import iter_conversations
 from wildchat.formats.arrow import conversation_row
+from wildchat.formats.inputs import dataset_name
 from wildchat.skips import SkipReport
 
 

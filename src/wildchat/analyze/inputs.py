@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from wildchat.formats.hashing import conversation_hash
+from wildchat.formats.inputs import dataset_name
 from wildchat.formats.questions import question_prompts
 from wildchat.schema import Conversation, Turn, release_schema, to_row
 from wildchat.skips import SkipReport
@@ -44,7 +45,7 @@ PROMPTS_FORMAT = "prompts"
 
 
 def dataset_names(paths: Sequence[Path], names: Sequence[str] | None = None) -> list[str]:
-    """Names for the datasets: given ones, else file/folder stems made unique."""
+    """Names for the datasets: given ones, else :func:`~wildchat.formats.inputs.dataset_name` made unique."""
     if names:
         if len(names) != len(paths):
             raise ValueError(f"--names has {len(names)} names for {len(paths)} datasets")
@@ -53,7 +54,7 @@ def dataset_names(paths: Sequence[Path], names: Sequence[str] | None = None) -> 
         return list(names)
     out: list[str] = []
     for p in paths:
-        stem = p.name if p.is_dir() else p.name.split(".")[0]
+        stem = dataset_name(p)
         name, k = stem or "dataset", 2
         while name in out:
             name, k = f"{stem}-{k}", k + 1

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wildchat.formats.inputs import dataset_name
 from wildchat.skips import SkipReport
 
 DEFAULT_SEED = "wildchat-nll-v1"
@@ -44,13 +45,11 @@ class DatasetSpec:
 
 
 def parse_dataset(spec: str) -> DatasetSpec:
-    """``NAME=PATH`` or ``PATH`` (name: the file's stem, or the folder's name)."""
+    """``NAME=PATH`` or ``PATH`` (name: :func:`~wildchat.formats.inputs.dataset_name`)."""
     head, sep, tail = spec.partition("=")
     if sep and head and "/" not in head and not Path(spec).exists():
         return DatasetSpec(head, (tail,))
-    path = Path(spec)
-    name = path.name if path.is_dir() else path.stem
-    return DatasetSpec(name or spec, (spec,))
+    return DatasetSpec(dataset_name(spec) or spec, (spec,))
 
 
 @dataclass(slots=True)

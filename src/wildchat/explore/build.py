@@ -40,10 +40,11 @@ from wildchat.explore.prepare import PreparedStream
 from wildchat.explore.stats import FACET_LIMIT, refresh_stats, report_from
 from wildchat.explore.tables import conversations, datasets, sources
 from wildchat.formats import FORMATS, expand_inputs, group_files
+from wildchat.formats.inputs import dataset_name
 from wildchat.formats.release import is_release, split_files
 from wildchat.skips import SkipReport
 
-__all__ = ["FACET_LIMIT", "BuildReport", "build_index", "dataset_name"]
+__all__ = ["FACET_LIMIT", "BuildReport", "build_index"]
 
 
 @dataclass
@@ -73,21 +74,6 @@ class BuildReport:
         if self.skips.n_skipped:
             lines.append(self.skips.summary())
         return "\n".join(lines)
-
-
-def dataset_name(item: str | Path) -> str:
-    """Default dataset name of one input: a folder's name, a file's stem, a glob's folder."""
-    text = str(item)
-    if any(ch in text for ch in "*?["):
-        parts = [p for p in Path(text).parts if not any(ch in p for ch in "*?[")]
-        return Path(*parts).name if parts else "dataset"
-    path = Path(text)
-    if path.is_dir():
-        return path.resolve().name
-    name = path.name
-    for suffix in (".gz", ".jsonl", ".json", ".ndjson", ".parquet", ".pq"):
-        name = name.removesuffix(suffix)
-    return name or path.name
 
 
 @dataclass

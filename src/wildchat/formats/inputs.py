@@ -6,7 +6,7 @@ import glob
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["DATA_SUFFIXES", "expand_inputs"]
+__all__ = ["DATA_SUFFIXES", "dataset_name", "expand_inputs"]
 
 #: File endings picked up when a folder is given (explicit files are always taken).
 DATA_SUFFIXES = (".parquet", ".pq", ".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")
@@ -52,3 +52,23 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
         else:
             raise FileNotFoundError(f"{item}: no such file or folder")
     return sorted(found)
+
+
+def dataset_name(item: str | Path) -> str:
+    """Default dataset name of one input: a folder's name, a file's stem, a glob's folder.
+
+    The one naming rule of every command that names datasets after their
+    inputs (``analyze``, ``explore``, ``eval nll``): ``a/b/c.jsonl.gz`` ->
+    ``c``, ``data/*.parquet`` -> ``data``, a folder -> its (resolved) name.
+    """
+    text = str(item)
+    if any(ch in text for ch in "*?["):
+        parts = [p for p in Path(text).parts if not any(ch in p for ch in "*?[")]
+        return Path(*parts).name if parts else "dataset"
+    path = Path(text)
+    if path.is_dir():
+        return path.resolve().name
+    name = path.name
+    for suffix in (".gz", ".jsonl", ".json", ".ndjson", ".parquet", ".pq"):
+        name = name.removesuffix(suffix)
+    return name or path.name
