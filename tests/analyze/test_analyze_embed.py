@@ -13,8 +13,8 @@ import pytest
 
 from tests.analyze.analyze_helpers import batch
 from tests.builders.conversations import conversation as conv
-from wildchat.analyze.embed import EmbedUnavailable, model_folder, pca_2d
 from wildchat.analyze.run import AnalyzeOptions, run_analysis
+from wildchat.text.embed import EmbedUnavailable, model_folder, pca_2d
 
 
 def test_pca_of_points_on_a_line() -> None:

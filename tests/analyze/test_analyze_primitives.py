@@ -12,7 +12,7 @@ import pytest
 from wildchat.analyze.entropy import equal_size_samples, unigram_entropy
 from wildchat.analyze.moments import LogHistogram, RunningMoments, TokenSample
 from wildchat.analyze.sampling import Reservoir
-from wildchat.analyze.tokenize import TokenizerError, load_token_counter, unigram_words
+from wildchat.text.tokenize import TokenizerError, load_token_counter, unigram_words
 
 
 def test_moments_match_hand_values_and_merge_batches() -> None:
@@ -126,7 +126,7 @@ def test_o200k_counts_match_the_pure_python_encoder() -> None:
 
 def test_hf_tokenizer_folder_counts_without_special_tokens() -> None:
     pytest.importorskip("transformers")
-    from wildchat.analyze.embed import model_folder
+    from wildchat.text.embed import model_folder
 
     counter = load_token_counter(str(model_folder()))
     # BERT uncased word pieces: "hello", "world" / "hello", ",", "world", "!"

@@ -9,11 +9,11 @@ import pytest
 
 from tests.builders.releases import write_shard
 from tests.explore.explore_index_helpers import conv, corpus
-from wildchat.analyze import embed as analyze_embed
 from wildchat.explore.build import build_index
 from wildchat.explore.index import open_index
 from wildchat.explore.mapcoords import fit_pca
 from wildchat.explore.model import NotFound, SearchQuery
+from wildchat.text import embed as text_embed
 
 
 @pytest.fixture(autouse=True)
@@ -67,9 +67,9 @@ def test_map_points_sample_projection_and_hits(tmp_path: Path) -> None:
 
 def test_missing_embed_extra_disables_only_the_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def unavailable() -> Path:
-        raise analyze_embed.EmbedUnavailable("embedding map skipped: install the 'embed' extra")
+        raise text_embed.EmbedUnavailable("embedding map skipped: install the 'embed' extra")
 
-    monkeypatch.setattr(analyze_embed, "model_folder", unavailable)
+    monkeypatch.setattr(text_embed, "model_folder", unavailable)
     url = f"sqlite:///{tmp_path / 'i.db'}"
     report = build_index([write_shard(tmp_path / "a.parquet", corpus()[:4])], url)
     assert report.map_points == 0 and report.map_message and "embed" in report.map_message

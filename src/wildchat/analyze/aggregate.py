@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 
 from wildchat.analyze.moments import LogHistogram, RunningMoments, TokenSample
 from wildchat.analyze.sampling import Reservoir
-from wildchat.analyze.tokenize import TokenCounter
 from wildchat.analyze.toxicity import ToxicityStats
 from wildchat.analyze.view import BatchView
+from wildchat.text.tokenize import TokenCounter
 
 __all__ = ["NOLANG", "DatasetStats", "shares"]
 

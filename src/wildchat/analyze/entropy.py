@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from wildchat.analyze.tokenize import unigram_words
+from wildchat.text.tokenize import unigram_words
 
 __all__ = ["equal_size_samples", "unigram_entropy"]
 
@@ -22,7 +22,7 @@ def unigram_entropy(texts: Iterable[str]) -> float | None:
     """Shannon entropy (bits) of the unigram distribution over ``texts``.
 
     ``H = -sum_w p(w) log2 p(w)`` with ``p(w)`` the share of word ``w`` among
-    all words (see :func:`~wildchat.analyze.tokenize.unigram_words`).
+    all words (see :func:`~wildchat.text.tokenize.unigram_words`).
     ``None`` when the texts hold no word.
     """
     counts: Counter[str] = Counter()

@@ -21,9 +21,9 @@ from wildchat import __version__
 from wildchat.analyze.aggregate import DatasetStats
 from wildchat.analyze.entropy import equal_size_samples, unigram_entropy
 from wildchat.analyze.inputs import dataset_names, iter_dataset, parquet_rows
-from wildchat.analyze.tokenize import TokenCounter, load_token_counter
 from wildchat.formats.release import ReleaseError
 from wildchat.skips import SkipReport
+from wildchat.text.tokenize import TokenCounter, load_token_counter
 
 __all__ = ["AnalyzeOptions", "AnalyzeResult", "NothingReadable", "analyze_datasets", "run_analysis"]
 
@@ -169,7 +169,8 @@ def run_analysis(
     notes: list[str] = []
     embedding = "not drawn (--no-embed)"
     if opts.embed:
-        from wildchat.analyze.embed import EmbedUnavailable, embedding_map
+        from wildchat.analyze.embed import embedding_map
+        from wildchat.text.embed import EmbedUnavailable
 
         log("embedding map: encoding sampled prompts")
         try:

@@ -52,8 +52,8 @@ def analyze(
     dataset could be read (or the tokenizer cannot be loaded offline).
     """
     from wildchat.analyze.run import AnalyzeOptions, NothingReadable, run_analysis
-    from wildchat.analyze.tokenize import TokenizerError
     from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs, resolve_inputs
+    from wildchat.text.tokenize import TokenizerError
 
     try:
         resolve_inputs(datasets, split)  # a broken release folder is bad input: fail before any work

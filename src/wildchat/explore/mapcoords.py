@@ -9,7 +9,7 @@ draws fluidly).  Texts are cut to :data:`MAX_SEQ_LENGTH` tokens and embedded
 in order of length (less padding per batch), which roughly halves the time.
 
 Projection: PCA (deterministic, linear, milliseconds; see
-:mod:`wildchat.analyze.embed` for why not UMAP) fitted on up to
+:mod:`wildchat.text.embed` for why not UMAP) fitted on up to
 :data:`PCA_FIT_ROWS` points the first time and stored in the index
 (``explore_meta``), so later incremental builds project into the same plane
 and old points keep their place.  A different model refits on its own sample
@@ -43,10 +43,10 @@ def embed(
 ) -> npt.NDArray[np.float32]:
     """Unit-norm sentence embeddings (CPU, offline), in the order of ``texts``.
 
-    Raises :class:`wildchat.analyze.embed.EmbedUnavailable` without the
+    Raises :class:`wildchat.text.embed.EmbedUnavailable` without the
     ``embed`` extra or its bundled model.
     """
-    from wildchat.analyze.embed import load_encoder
+    from wildchat.text.embed import load_encoder
 
     model = load_encoder(model_path, MAX_SEQ_LENGTH)
     clipped = [t[: MAX_SEQ_LENGTH * 8] for t in texts]  # ~8 chars per token is plenty for 64 tokens
@@ -87,7 +87,7 @@ def add_map_points(
 
     Returns ``(points added, message)``; the message says why no map was made.
     """
-    from wildchat.analyze.embed import EmbedUnavailable
+    from wildchat.text.embed import EmbedUnavailable
 
     cc = conversations.c
     with engine.connect() as conn:

@@ -101,7 +101,7 @@ def resolve_inputs(datasets: Sequence[str | Path], public_only: bool, split: str
 
 def _length_measure(spec: str | None) -> tuple[str, Callable[[list[dict[str, str]]], int]]:
     if spec is None:
-        from wildchat.analyze.tokenize import TokenizerError, load_token_counter
+        from wildchat.text.tokenize import TokenizerError, load_token_counter
 
         try:
             counter = load_token_counter("cl100k_base", threads=1)
