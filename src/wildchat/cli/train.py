@@ -7,10 +7,14 @@ stays fast and works without the ``train`` extra.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wildchat.skips import SkipReport
+
+if TYPE_CHECKING:
+    from wildchat.train.trainer import TrainOptions
 
 
 def _print_report(title: str, report: SkipReport) -> None:
@@ -30,34 +34,100 @@ def _print_report(title: str, report: SkipReport) -> None:
     Console(stderr=True).print(table)
 
 
+# Options as reusable annotated types: the command signatures stay one line per option.
+_Datasets = Annotated[
+    list[Path], typer.Argument(help="Dataset files or release folders (any supported format).")
+]
+_ExportOut = Annotated[
+    Path, typer.Option("--out", "-o", help="Output JSONL file (FILE.stats.json is written next to it).")
+]
+_Format = Annotated[str, typer.Option("--format", help="messages | sharegpt | openai.")]
+_PublicOnly = Annotated[
+    bool, typer.Option("--public-only", help="Read only curated releases' public/ split (= --split public).")
+]
+_Split = Annotated[str, typer.Option("--split", help="Which split of a release folder: full or public.")]
+_Language = Annotated[list[str], typer.Option("--language", help="Keep only these languages (repeatable).")]
+_MinTurns = Annotated[
+    int, typer.Option("--min-turns", min=1, help="Keep conversations with at least N replies.")
+]
+_MaxTokens = Annotated[
+    int | None, typer.Option("--max-tokens", min=1, help="Drop conversations over N tokens.")
+]
+_Tokenizer = Annotated[
+    str | None,
+    typer.Option(
+        "--tokenizer", help="Length measure: model folder, .gguf or smollm2 (default: tiktoken cl100k)."
+    ),
+]
+_Dedup = Annotated[bool, typer.Option("--dedup-prompts", help="Drop repeated first prompts.")]
+_Holdout = Annotated[
+    float, typer.Option("--holdout", help="Held-out evaluation fraction left out (0 = none).")
+]
+_DropToxic = Annotated[bool, typer.Option("--drop-toxic", help="Drop conversations flagged toxic.")]
+_InputFormat = Annotated[str | None, typer.Option("--input-format", help="Force the input format.")]
+
+_Data = Annotated[
+    Path, typer.Option("--data", help="JSONL from `wildchat export-sft` (messages/sharegpt/openai).")
+]
+_Model = Annotated[str, typer.Option("--model", help="Model folder, .gguf file, or smollm2.")]
+_TrainOut = Annotated[
+    Path, typer.Option("--out", "-o", help="Output folder (model, recipe.json, train_log.jsonl).")
+]
+_Recipe = Annotated[str, typer.Option("--recipe", help="vicuna (WildLlama) or vicuna-lora.")]
+_Lora = Annotated[bool | None, typer.Option("--lora/--full", help="LoRA adapter (r16, q/k/v/o) or full FT.")]
+_Merge = Annotated[bool, typer.Option("--merge/--no-merge", help="With LoRA, also save the merged model.")]
+_Epochs = Annotated[float | None, typer.Option("--epochs", help="Epochs (recipe: 3).")]
+_Lr = Annotated[float | None, typer.Option("--lr", help="Peak learning rate (recipe: 2e-5).")]
+_GlobalBatch = Annotated[
+    int | None, typer.Option("--global-batch", help="Conversations per step (recipe: 128).")
+]
+_MicroBatch = Annotated[
+    int | None,
+    typer.Option(
+        "--micro-batch",
+        help="Per-device batch (recipe: 4; CPU default: 1, accumulation keeps the global batch).",
+    ),
+]
+_MaxLength = Annotated[int | None, typer.Option("--max-length", help="Max tokens per conversation (2048).")]
+_MaxSteps = Annotated[int | None, typer.Option("--max-steps", help="Stop after N optimizer steps.")]
+_Seed = Annotated[int | None, typer.Option("--seed", help="Random seed (recipe: 42).")]
+_Truncate = Annotated[
+    bool, typer.Option("--truncate", help="Cut over-long conversations instead of skipping.")
+]
+_Device = Annotated[str | None, typer.Option("--device", help="cpu, cuda (default: cuda when available).")]
+_Pack = Annotated[
+    bool, typer.Option("--pack", help="Pack several conversations per row (batch sizes then count rows).")
+]
+_Verify = Annotated[
+    str, typer.Option("--verify", help="Masking checks: prefix (exact) or segments (linear, for long chats).")
+]
+_Checkpointing = Annotated[
+    bool | None,
+    typer.Option(
+        "--gradient-checkpointing/--no-gradient-checkpointing",
+        help="Trade compute for memory (default: on for CPU, on a GPU only if needed to fit).",
+    ),
+]
+_Attn = Annotated[str | None, typer.Option("--attn", help="Attention: sdpa (default) or eager.")]
+_SkipMemory = Annotated[
+    bool, typer.Option("--skip-memory-check", help="Train even if the memory estimate says it will not fit.")
+]
+
+
 def export_sft(
-    datasets: list[Path] = typer.Argument(
-        ..., help="Dataset files or release folders (any supported format)."
-    ),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Output JSONL file (FILE.stats.json is written next to it)."
-    ),
-    fmt: str = typer.Option("messages", "--format", help="messages | sharegpt | openai."),
-    public_only: bool = typer.Option(
-        False, "--public-only", help="Read only curated releases' public/ split (= --split public)."
-    ),
-    split: str = typer.Option("full", "--split", help="Which split of a release folder: full or public."),
-    language: list[str] = typer.Option([], "--language", help="Keep only these languages (repeatable)."),
-    min_turns: int = typer.Option(
-        1, "--min-turns", min=1, help="Keep conversations with at least N replies."
-    ),
-    max_tokens: int | None = typer.Option(
-        None, "--max-tokens", min=1, help="Drop conversations over N tokens."
-    ),
-    tokenizer: str | None = typer.Option(
-        None, "--tokenizer", help="Length measure: model folder, .gguf or smollm2 (default: tiktoken cl100k)."
-    ),
-    dedup_prompts: bool = typer.Option(False, "--dedup-prompts", help="Drop repeated first prompts."),
-    holdout: float = typer.Option(
-        0.02, "--holdout", help="Held-out evaluation fraction left out (0 = none)."
-    ),
-    drop_toxic: bool = typer.Option(False, "--drop-toxic", help="Drop conversations flagged toxic."),
-    input_format: str | None = typer.Option(None, "--input-format", help="Force the input format."),
+    datasets: _Datasets,
+    out: _ExportOut,
+    fmt: _Format = "messages",
+    public_only: _PublicOnly = False,
+    split: _Split = "full",
+    language: _Language = [],  # noqa: B006 - typer copies option defaults
+    min_turns: _MinTurns = 1,
+    max_tokens: _MaxTokens = None,
+    tokenizer: _Tokenizer = None,
+    dedup_prompts: _Dedup = False,
+    holdout: _Holdout = 0.02,
+    drop_toxic: _DropToxic = False,
+    input_format: _InputFormat = None,
 ) -> None:
     """Write a supervised fine-tuning file (one conversation per JSONL line).
 
@@ -97,46 +167,26 @@ def export_sft(
 
 
 def train(
-    data: Path = typer.Option(
-        ..., "--data", help="JSONL from `wildchat export-sft` (messages/sharegpt/openai)."
-    ),
-    model: str = typer.Option(..., "--model", help="Model folder, .gguf file, or smollm2."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (model, recipe.json, train_log.jsonl)."),
-    recipe: str = typer.Option("vicuna", "--recipe", help="vicuna (WildLlama) or vicuna-lora."),
-    lora: bool | None = typer.Option(None, "--lora/--full", help="LoRA adapter (r16, q/k/v/o) or full FT."),
-    merge: bool = typer.Option(True, "--merge/--no-merge", help="With LoRA, also save the merged model."),
-    epochs: float | None = typer.Option(None, "--epochs", help="Epochs (recipe: 3)."),
-    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate (recipe: 2e-5)."),
-    global_batch: int | None = typer.Option(
-        None, "--global-batch", help="Conversations per step (recipe: 128)."
-    ),
-    micro_batch: int | None = typer.Option(
-        None,
-        "--micro-batch",
-        help="Per-device batch (recipe: 4; CPU default: 1, accumulation keeps the global batch).",
-    ),
-    max_length: int | None = typer.Option(None, "--max-length", help="Max tokens per conversation (2048)."),
-    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed (recipe: 42)."),
-    truncate: bool = typer.Option(
-        False, "--truncate", help="Cut over-long conversations instead of skipping."
-    ),
-    device: str | None = typer.Option(None, "--device", help="cpu, cuda (default: cuda when available)."),
-    pack: bool = typer.Option(
-        False, "--pack", help="Pack several conversations per row (batch sizes then count rows)."
-    ),
-    verify: str = typer.Option(
-        "prefix", "--verify", help="Masking checks: prefix (exact) or segments (linear, for long chats)."
-    ),
-    gradient_checkpointing: bool | None = typer.Option(
-        None,
-        "--gradient-checkpointing/--no-gradient-checkpointing",
-        help="Trade compute for memory (default: on for CPU, on a GPU only if needed to fit).",
-    ),
-    attn: str | None = typer.Option(None, "--attn", help="Attention: sdpa (default) or eager."),
-    skip_memory_check: bool = typer.Option(
-        False, "--skip-memory-check", help="Train even if the memory estimate says it will not fit."
-    ),
+    data: _Data,
+    model: _Model,
+    out: _TrainOut,
+    recipe: _Recipe = "vicuna",
+    lora: _Lora = None,
+    merge: _Merge = True,
+    epochs: _Epochs = None,
+    lr: _Lr = None,
+    global_batch: _GlobalBatch = None,
+    micro_batch: _MicroBatch = None,
+    max_length: _MaxLength = None,
+    max_steps: _MaxSteps = None,
+    seed: _Seed = None,
+    truncate: _Truncate = False,
+    device: _Device = None,
+    pack: _Pack = False,
+    verify: _Verify = "prefix",
+    gradient_checkpointing: _Checkpointing = None,
+    attn: _Attn = None,
+    skip_memory_check: _SkipMemory = False,
 ) -> None:
     """Fine-tune a model with loss on assistant tokens only (Vicuna/WildLlama recipe).
 
@@ -145,13 +195,8 @@ def train(
     chosen to fit (CPU: SDPA, gradient checkpointing, micro-batch 1); exit 2,
     naming the flags to change, when even those would not fit.
     """
-    from rich.console import Console
+    from wildchat.train.trainer import TrainOptions
 
-    from wildchat.train.models import ModelLoadError
-    from wildchat.train.recipe import RecipeError
-    from wildchat.train.trainer import MemoryPlanError, TrainError, TrainOptions, run_training
-
-    console = Console(stderr=True)
     overrides = {
         "epochs": epochs,
         "lr": lr,
@@ -163,14 +208,9 @@ def train(
         "lora": lora,
         "overflow": "truncate" if truncate else None,
     }
-    if lora and recipe == "vicuna":  # --lora means the recipe's LoRA variant (its learning rate too)
-        recipe = "vicuna-lora"
-    if verify not in ("prefix", "segments"):
-        typer.echo("wildchat train: --verify must be prefix or segments", err=True)
-        raise typer.Exit(2)
-    if attn not in (None, "sdpa", "eager"):
-        typer.echo("wildchat train: --attn must be sdpa or eager", err=True)
-        raise typer.Exit(2)
+    recipe = "vicuna-lora" if lora and recipe == "vicuna" else recipe  # --lora: the LoRA variant, its lr too
+    _check_choice("--verify", verify, ("prefix", "segments"))
+    _check_choice("--attn", attn, (None, "sdpa", "eager"))
     opts = TrainOptions(
         data,
         model,
@@ -185,6 +225,26 @@ def train(
         attention=attn,
         memory_check=not skip_memory_check,
     )
+    _run_training(opts)
+
+
+def _check_choice(flag: str, value: str | None, allowed: tuple[str | None, ...]) -> None:
+    """Exit 2 naming ``flag`` and its choices when ``value`` is not one of them."""
+    if value not in allowed:
+        choices = " or ".join(a for a in allowed if a is not None)
+        typer.echo(f"wildchat train: {flag} must be {choices}", err=True)
+        raise typer.Exit(2)
+
+
+def _run_training(opts: TrainOptions) -> None:
+    """Train, then print the data report and a loss summary; exit 2 on any training error."""
+    from rich.console import Console
+
+    from wildchat.train.models import ModelLoadError
+    from wildchat.train.recipe import RecipeError
+    from wildchat.train.trainer import MemoryPlanError, TrainError, run_training
+
+    console = Console(stderr=True)
     try:
         result = run_training(opts, lambda msg: console.print(msg, highlight=False))
     except (TrainError, ModelLoadError, RecipeError, MemoryPlanError) as exc:
@@ -193,7 +253,7 @@ def train(
     except ValueError as exc:  # bad --device
         typer.echo(f"wildchat train: {exc}", err=True)
         raise typer.Exit(2) from exc
-    _print_report(f"training data {data}", result.report)
+    _print_report(f"training data {opts.data}", result.report)
     losses = result.losses
     if losses:
         k = max(1, min(5, len(losses) // 2))
