@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wildchat import __version__
 from wildchat.analyze.aggregate import DatasetStats
@@ -24,6 +24,9 @@ from wildchat.analyze.inputs import dataset_names, iter_dataset, parquet_rows
 from wildchat.formats.release import ReleaseError
 from wildchat.skips import SkipReport
 from wildchat.text.tokenize import TokenCounter, load_token_counter
+
+if TYPE_CHECKING:
+    from wildchat.analyze.figures import FigureFile
 
 __all__ = ["AnalyzeOptions", "AnalyzeResult", "NothingReadable", "analyze_datasets", "run_analysis"]
 
@@ -152,41 +155,18 @@ def run_analysis(
     aggs, reports, errors = analyze_datasets(paths, opts, counter, log)
     if not aggs:
         raise NothingReadable("; ".join(f"{e['path']}: {e['reason']}" for e in errors) or "no dataset given")
-    stats: dict[str, dict[str, Any]] = {}
-    n_entropy, samples = equal_size_samples(
-        {n: a.prompts.items for n, a in aggs.items()}, opts.sample, opts.seed
-    )
     by_name = {n: p for n, p in zip(dataset_names(paths, opts.names), paths, strict=True)}
-    for name, agg in aggs.items():
-        s = agg.result()
-        s["unigram_entropy"] = unigram_entropy(samples[name]) if samples[name] else None
-        s["entropy_sample_size"] = len(samples[name])
-        s["source"] = {"path": str(by_name[name]), "skipped": reports[name].to_dict()}
-        stats[name] = s
+    stats, n_entropy = _dataset_results(aggs, reports, by_name, opts)
     opts.out.mkdir(parents=True, exist_ok=True)
     colors = dataset_colors(list(stats))
     figures = draw_figures(stats, opts.out / "figures", colors)
     notes: list[str] = []
     embedding = "not drawn (--no-embed)"
     if opts.embed:
-        from wildchat.analyze.embed import embedding_map
-        from wildchat.text.embed import EmbedUnavailable
-
-        log("embedding map: encoding sampled prompts")
-        try:
-            fig = embedding_map(
-                {n: a.first_prompts.items for n, a in aggs.items()}, opts.out / "figures", colors
-            )
-        except EmbedUnavailable as exc:
-            notes.append(str(exc))
-            embedding = str(exc)
-        else:
-            if fig is not None:
-                figures.append(fig)
-            sizes = ", ".join(f"{n}: {len(a.first_prompts.items)}" for n, a in aggs.items())
-            embedding = f"first user prompts, up to {opts.embed_sample} per dataset ({sizes})"
-    for e in errors:
-        notes.append(f"{e['path']} could not be read: {e['reason']}")
+        fig, embedding, unavailable = _embedding_map(aggs, opts, colors, log)
+        figures.extend([fig] if fig is not None else [])
+        notes.extend([embedding] if unavailable else [])
+    notes.extend(f"{e['path']} could not be read: {e['reason']}" for e in errors)
     tables = build_tables(stats)
     table_files = write_tables(tables, opts.out / "tables")
     provenance = {
@@ -213,3 +193,39 @@ def run_analysis(
     html_path.write_text(render_report(stats, tables, figures, provenance, colors, notes), encoding="utf-8")
     files = [stats_path, prov_path, html_path, *table_files, *(p for f in figures for p in (f.png, f.svg))]
     return AnalyzeResult(stats, provenance, errors, notes, files)
+
+
+def _dataset_results(
+    aggs: dict[str, DatasetStats],
+    reports: dict[str, SkipReport],
+    by_name: dict[str, Path],
+    opts: AnalyzeOptions,
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Each dataset's statistics (with its entropy on equal-size samples and its source), and that size."""
+    n_entropy, samples = equal_size_samples(
+        {n: a.prompts.items for n, a in aggs.items()}, opts.sample, opts.seed
+    )
+    stats: dict[str, dict[str, Any]] = {}
+    for name, agg in aggs.items():
+        s = agg.result()
+        s["unigram_entropy"] = unigram_entropy(samples[name]) if samples[name] else None
+        s["entropy_sample_size"] = len(samples[name])
+        s["source"] = {"path": str(by_name[name]), "skipped": reports[name].to_dict()}
+        stats[name] = s
+    return stats, n_entropy
+
+
+def _embedding_map(
+    aggs: dict[str, DatasetStats], opts: AnalyzeOptions, colors: dict[str, str], log: Callable[[str], None]
+) -> tuple[FigureFile | None, str, bool]:
+    """``(figure, provenance line, unavailable)``; without the ``embed`` extra the line says why."""
+    from wildchat.analyze.embed import embedding_map
+    from wildchat.text.embed import EmbedUnavailable
+
+    log("embedding map: encoding sampled prompts")
+    try:
+        fig = embedding_map({n: a.first_prompts.items for n, a in aggs.items()}, opts.out / "figures", colors)
+    except EmbedUnavailable as exc:
+        return None, str(exc), True
+    sizes = ", ".join(f"{n}: {len(a.first_prompts.items)}" for n, a in aggs.items())
+    return fig, f"first user prompts, up to {opts.embed_sample} per dataset ({sizes})", False
