@@ -55,6 +55,13 @@ WORDS = ["hello", "world", "you", "are", "bad", "good", "idiot", "nice", "the", 
 LABELS = ["toxic", "severe_toxic", "insult"]
 
 
+def _transformers() -> Any:
+    """``transformers``, untyped: its stubs do not cover the tiny configs built here."""
+    import transformers
+
+    return transformers
+
+
 @cache
 def _bpe_json() -> str:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -72,9 +79,8 @@ def _bpe_json() -> str:
 def bpe_tokenizer(template: str | None = CHATML) -> Any:
     """A byte-level BPE tokenizer trained in memory, with special tokens and ``template`` (if not None)."""
     from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
 
-    tok = PreTrainedTokenizerFast(
+    tok = _transformers().PreTrainedTokenizerFast(
         tokenizer_object=Tokenizer.from_str(_bpe_json()),
         bos_token="<s>",
         eos_token="</s>",
@@ -90,14 +96,13 @@ def bpe_tokenizer(template: str | None = CHATML) -> Any:
 def byte_tokenizer(template: str = CHATML_PLAIN) -> Any:
     """Byte-level BPE without merges (every byte one token) plus ChatML specials and ``template``."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
 
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     tok.decoder = decoders.ByteLevel()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok)
+    fast = _transformers().PreTrainedTokenizerFast(tokenizer_object=tok)
     fast.add_special_tokens({"eos_token": "<|im_end|>", "bos_token": "<|im_start|>", "pad_token": "<|pad|>"})
     fast.chat_template = template
     return fast
@@ -108,10 +113,10 @@ def causal_lm_dir(
 ) -> Path:
     """A random (``seed``) 2-layer ``LlamaForCausalLM`` + ``tokenizer`` saved as a model folder."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
 
+    tf = _transformers()
     torch.manual_seed(seed)
-    config = LlamaConfig(
+    config = tf.LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=32,
         intermediate_size=64,
@@ -123,7 +128,7 @@ def causal_lm_dir(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    model = LlamaForCausalLM(config).eval()
+    model = tf.LlamaForCausalLM(config).eval()
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(path), safe_serialization=True)
     tokenizer.save_pretrained(str(path))
@@ -134,7 +139,8 @@ def classifier_dir(path: Path, multi_label: bool = True) -> tuple[Any, Any]:
     """A random (seed 0) 1-layer BERT classifier + word-level tokenizer saved in ``path``; returns both."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+
+    tf = _transformers()
 
     vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *WORDS])}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
@@ -142,11 +148,11 @@ def classifier_dir(path: Path, multi_label: bool = True) -> tuple[Any, Any]:
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
     )
-    fast = PreTrainedTokenizerFast(
+    fast = tf.PreTrainedTokenizerFast(
         tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
     )
     torch.manual_seed(0)
-    config = BertConfig(
+    config = tf.BertConfig(
         vocab_size=len(vocab),
         hidden_size=16,
         num_hidden_layers=1,
@@ -158,7 +164,7 @@ def classifier_dir(path: Path, multi_label: bool = True) -> tuple[Any, Any]:
         label2id={v: k for k, v in enumerate(LABELS)},
         problem_type="multi_label_classification" if multi_label else "single_label_classification",
     )
-    model = BertForSequenceClassification(config).eval()
+    model = tf.BertForSequenceClassification(config).eval()
     model.save_pretrained(path)
     fast.save_pretrained(path)
     return model, fast
