@@ -7,20 +7,17 @@ its threadpool -- a thread hop and two wake-ups per dependency per request.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from wildchat.collect.backends.registry import BackendRegistry
 from wildchat.collect.client import ClientInfo
 from wildchat.collect.consent import ConsentToken, InvalidConsent
 from wildchat.collect.errors import ApiError
 from wildchat.collect.services import Services
-from wildchat.collect.settings import Settings
 
-__all__ = ["AppServices", "AppSettings", "Client", "DbSession", "Registry", "ValidConsent"]
+__all__ = ["AppServices", "Client", "Registry", "ValidConsent"]
 
 _CONSENT_MESSAGES = {
     "missing": "consent required: agree to the terms first (POST /api/consent)",
@@ -36,21 +33,6 @@ async def _services(request: Request) -> Services:
 
 
 AppServices = Annotated[Services, Depends(_services)]
-
-
-async def _settings(services: AppServices) -> Settings:
-    return services.settings
-
-
-AppSettings = Annotated[Settings, Depends(_settings)]
-
-
-def _db(services: AppServices) -> Iterator[Session]:
-    with services.session_factory() as session:
-        yield session
-
-
-DbSession = Annotated[Session, Depends(_db)]
 
 
 async def _registry(services: AppServices) -> BackendRegistry:

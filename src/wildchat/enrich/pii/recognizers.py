@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
 
 from wildchat.enrich.pii.spans import Span
 
@@ -33,8 +32,6 @@ __all__ = [
     "find_phones",
     "is_global_ip",
 ]
-
-PatternFn = Callable[[str], list[Span]]
 
 # ---------------------------------------------------------------- phone
 
