@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from rich.console import Console
 
+    from wildchat.skips import SkipReport
+
 
 def _error(console: Console, text: str) -> None:
     console.print(text, style="red", markup=False, highlight=False)
@@ -37,17 +39,30 @@ def convert(
     read at all.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-    from wildchat.formats import FORMATS, expand_inputs, iter_batches, write_parquet
     from wildchat.skips import SkipReport
 
     console = Console(stderr=True, soft_wrap=True)
+    files = _input_files(console, inputs, format)
+    report = SkipReport()
+    written = _write(console, files, out, format, batch_size, report)
+    report.written = written
+    console.print(report.summary(), markup=False, highlight=False)
+    if written == 0:
+        out.unlink(missing_ok=True)
+        _error(console, "nothing could be read: no conversation written")
+        raise typer.Exit(1)
+    console.print(f"wrote {written} conversations to {out}", markup=False, highlight=False)
+
+
+def _input_files(console: Console, inputs: list[str], format: str | None) -> list[Path]:
+    """The files to convert; exit 2 on an unknown format or missing/broken input, 1 when there are none."""
+    from wildchat.formats import FORMATS, expand_inputs
+    from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs, resolve_inputs
+
     if format is not None and format not in FORMATS:
         _error(console, f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
         raise typer.Exit(2)
-    from wildchat.formats.release import RAW_LOG_WARNING, ReleaseError, raw_log_inputs, resolve_inputs
-
     try:
         resolve_inputs(inputs, "full")  # a broken release folder is bad input, named before any work
         files = expand_inputs(inputs)
@@ -59,8 +74,17 @@ def convert(
         raise typer.Exit(1)
     if raw_log_inputs(files, format):
         console.print(f"warning: {RAW_LOG_WARNING}", style="yellow", markup=False, highlight=False)
+    return files
 
-    report = SkipReport()
+
+def _write(
+    console: Console, files: list[Path], out: Path, format: str | None, batch_size: int, report: SkipReport
+) -> int:
+    """Read ``files`` into one Parquet file at ``out`` with a progress line; the rows written."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+    from wildchat.formats import iter_batches, write_parquet
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -86,10 +110,4 @@ def convert(
             _error(console, str(exc))
             raise typer.Exit(1) from exc
         progress.update(task, skipped=report.n_skipped)
-    report.written = written
-    console.print(report.summary(), markup=False, highlight=False)
-    if written == 0:
-        out.unlink(missing_ok=True)
-        _error(console, "nothing could be read: no conversation written")
-        raise typer.Exit(1)
-    console.print(f"wrote {written} conversations to {out}", markup=False, highlight=False)
+    return written

@@ -1,4 +1,4 @@
-"""`wildchat eval nll` and `wildchat eval judge` (training/evaluation issue).
+"""`wildchat eval nll` and `wildchat eval judge`: model evaluation commands.
 
 Heavy imports (torch, transformers, openai, matplotlib) happen inside the
 commands so ``wildchat --help`` stays fast and works without the ``train``
@@ -11,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from wildchat.evaluate.endpoints import Endpoint
+    from wildchat.evaluate.judge_run import JudgeRun
+    from wildchat.evaluate.nll_run import NllSettings
 
 eval_app = typer.Typer(
     help="Evaluate chat models: cross-dataset NLL matrix and MT-bench-style judging.",
@@ -25,38 +30,65 @@ def _err(msg: str) -> None:
     typer.echo(msg, err=True)
 
 
+_Models = Annotated[
+    list[str], typer.Option("--model", "-m", help="Model folder, .gguf file, or 'smollm2' (repeatable).")
+]
+_Data = Annotated[
+    list[str],
+    typer.Option("--data", "-d", help="Dataset file/folder/glob, optionally NAME=PATH (repeatable)."),
+]
+_Out = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created).")]
+_Names = Annotated[list[str] | None, typer.Option("--name", help="Display name per --model, in order.")]
+_Samples = Annotated[
+    int | None,
+    typer.Option(
+        "--samples", min=1, help="Conversations scored per dataset (default: 200 on a GPU, 20 on CPU)."
+    ),
+]
+_MaxLength = Annotated[
+    int | None,
+    typer.Option("--max-length", min=8, help="Tokens per conversation (default: 1024 on a GPU, 512 on CPU)."),
+]
+_Overflow = Annotated[
+    str, typer.Option("--overflow", help="Longer conversations: 'truncate' (score the start) or 'skip'.")
+]
+_Holdout = Annotated[
+    float,
+    typer.Option("--holdout", min=0.0, max=1.0, help="Held-out fraction (the split export-sft leaves out)."),
+]
+_UseAll = Annotated[bool, typer.Option("--all", help="Ignore the split (datasets no model trained on).")]
+_Seed = Annotated[str, typer.Option("--seed", help="Seed of the sample order.")]
+_Device = Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:1 … (default: GPU if any).")]
+_Dtype = Annotated[str | None, typer.Option("--dtype", help="float32, bfloat16 … (default: the loader's).")]
+_BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Most conversations per forward pass.")]
+_BatchTokens = Annotated[
+    int | None,
+    typer.Option("--batch-tokens", min=16, help="Padded tokens per pass (default 4096 CPU / 32768 GPU)."),
+]
+_Format = Annotated[
+    str | None, typer.Option("--format", help="Input format for all datasets (default: detect).")
+]
+_Split = Annotated[str, typer.Option("--split", help="Which split of a release folder: full or public.")]
+
+
 @eval_app.command("nll")
 def nll(
-    model: list[str] = typer.Option(
-        ..., "--model", "-m", help="Model folder, .gguf file, or 'smollm2' (repeatable)."
-    ),
-    data: list[str] = typer.Option(
-        ..., "--data", "-d", help="Dataset file/folder/glob, optionally NAME=PATH (repeatable)."
-    ),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
-    name: list[str] | None = typer.Option(None, "--name", help="Display name per --model, in order."),
-    samples: int | None = typer.Option(
-        None, "--samples", min=1, help="Conversations scored per dataset (default: 200 on a GPU, 20 on CPU)."
-    ),
-    max_length: int | None = typer.Option(
-        None, "--max-length", min=8, help="Tokens per conversation (default: 1024 on a GPU, 512 on CPU)."
-    ),
-    overflow: str = typer.Option(
-        "truncate", "--overflow", help="Longer conversations: 'truncate' (score the start) or 'skip'."
-    ),
-    holdout: float = typer.Option(
-        0.02, "--holdout", min=0.0, max=1.0, help="Held-out fraction (the split export-sft leaves out)."
-    ),
-    use_all: bool = typer.Option(False, "--all", help="Ignore the split (datasets no model trained on)."),
-    seed: str = typer.Option("wildchat-nll-v1", "--seed", help="Seed of the sample order."),
-    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: GPU if any)."),
-    dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: the loader's)."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Most conversations per forward pass."),
-    batch_tokens: int | None = typer.Option(
-        None, "--batch-tokens", min=16, help="Padded tokens per pass (default 4096 CPU / 32768 GPU)."
-    ),
-    fmt: str | None = typer.Option(None, "--format", help="Input format for all datasets (default: detect)."),
-    split: str = typer.Option("full", "--split", help="Which split of a release folder: full or public."),
+    model: _Models,
+    data: _Data,
+    out: _Out,
+    name: _Names = None,
+    samples: _Samples = None,
+    max_length: _MaxLength = None,
+    overflow: _Overflow = "truncate",
+    holdout: _Holdout = 0.02,
+    use_all: _UseAll = False,
+    seed: _Seed = "wildchat-nll-v1",
+    device: _Device = None,
+    dtype: _Dtype = None,
+    batch_size: _BatchSize = 16,
+    batch_tokens: _BatchTokens = None,
+    fmt: _Format = None,
+    split: _Split = "full",
 ) -> None:
     """Per-token NLL of assistant tokens: a models x datasets matrix (JSON, CSV, heatmap).
 
@@ -64,8 +96,7 @@ def nll(
     recorded as such, when too few are held out); --all scores any.  A
     progress bar on stderr shows tokens/s and the time left.
     """
-    from wildchat.evaluate.nll_run import NllSettings, run_nll
-    from wildchat.train.models import ModelLoadError
+    from wildchat.evaluate.nll_run import NllSettings
 
     if overflow not in ("truncate", "skip"):
         _err(f"wildchat eval nll: --overflow must be 'truncate' or 'skip', not {overflow!r}")
@@ -84,9 +115,19 @@ def nll(
         fmt=fmt,
         split=split,
     )
+    _run_nll(model, name or None, data, out, settings)
+
+
+def _run_nll(
+    models: list[str], names: list[str] | None, data: list[str], out: Path, settings: NllSettings
+) -> None:
+    """Score, print the matrix; exit 2 on bad models/inputs, 1 when no conversation could be scored."""
+    from wildchat.evaluate.nll_run import run_nll
+    from wildchat.train.models import ModelLoadError
+
     try:
         with _nll_progress() as (say, progress):
-            result = run_nll(model, name or None, data, out, settings, log=say, progress=progress)
+            result = run_nll(models, names, data, out, settings, log=say, progress=progress)
     except (ModelLoadError, FileNotFoundError, ValueError) as exc:
         _err(f"wildchat eval nll: {exc}")
         raise typer.Exit(2) from exc
@@ -149,50 +190,104 @@ def _print_nll(result: dict[str, Any]) -> None:
     Console().print(table)
 
 
+_AnswersFrom = Annotated[
+    list[str],
+    typer.Option("--answers-from", "-a", help="Answering model endpoint NAME=URL#MODEL (repeatable)."),
+]
+_Questions = Annotated[Path, typer.Option("--questions", "-q", help="MT-bench question.jsonl file.")]
+_Limit = Annotated[int | None, typer.Option("--limit", min=1, help="Use only the first N questions.")]
+_Judge = Annotated[str, typer.Option("--judge", "-j", help="Judge endpoint NAME=URL#MODEL.")]
+_JudgeModel = Annotated[
+    str | None, typer.Option("--judge-model", help="Override the judge endpoint's model.")
+]
+_Repetitions = Annotated[
+    int, typer.Option("--repetitions", min=1, help="Judge calls per item (seed = repetition).")
+]
+_Pairwise = Annotated[bool, typer.Option("--pairwise", help="Also compare models pairwise (both orders).")]
+_Single = Annotated[bool, typer.Option("--single/--no-single", help="Grade single answers 1-10.")]
+_Baseline = Annotated[
+    str | None, typer.Option("--baseline", help="Pairwise: compare every model to this one.")
+]
+_Temperature = Annotated[
+    float, typer.Option("--temperature", min=0.0, help="Sampling temperature of answers.")
+]
+_MaxTokens = Annotated[int, typer.Option("--max-tokens", min=1, help="Answer length limit.")]
+_JudgeTemperature = Annotated[float, typer.Option("--judge-temperature", min=0.0, help="Judge temperature.")]
+_JudgeMaxTokens = Annotated[int, typer.Option("--judge-max-tokens", min=1, help="Judge output limit.")]
+_ApiKeyEnv = Annotated[
+    str,
+    typer.Option("--api-key-env", help="Env var holding the API key (unset: a dummy key for local servers)."),
+]
+_Concurrency = Annotated[int, typer.Option("--concurrency", min=1, help="Parallel requests per endpoint.")]
+_MaxRetries = Annotated[
+    int, typer.Option("--max-retries", min=0, help="Retries on 429/5xx/connection errors.")
+]
+_Timeout = Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds per request.")]
+
+
 @eval_app.command("judge")
 def judge(
-    answers_from: list[str] = typer.Option(
-        ..., "--answers-from", "-a", help="Answering model endpoint NAME=URL#MODEL (repeatable)."
-    ),
-    questions: Path = typer.Option(..., "--questions", "-q", help="MT-bench question.jsonl file."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Use only the first N questions."),
-    judge_spec: str = typer.Option(..., "--judge", "-j", help="Judge endpoint NAME=URL#MODEL."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
-    judge_model: str | None = typer.Option(
-        None, "--judge-model", help="Override the judge endpoint's model."
-    ),
-    repetitions: int = typer.Option(
-        3, "--repetitions", min=1, help="Judge calls per item (seed = repetition)."
-    ),
-    pairwise: bool = typer.Option(False, "--pairwise", help="Also compare models pairwise (both orders)."),
-    single: bool = typer.Option(True, "--single/--no-single", help="Grade single answers 1-10."),
-    baseline: str | None = typer.Option(
-        None, "--baseline", help="Pairwise: compare every model to this one."
-    ),
-    temperature: float = typer.Option(0.7, "--temperature", min=0.0, help="Sampling temperature of answers."),
-    max_tokens: int = typer.Option(1024, "--max-tokens", min=1, help="Answer length limit."),
-    judge_temperature: float = typer.Option(0.0, "--judge-temperature", min=0.0, help="Judge temperature."),
-    judge_max_tokens: int = typer.Option(512, "--judge-max-tokens", min=1, help="Judge output limit."),
-    api_key_env: str = typer.Option(
-        "OPENAI_API_KEY",
-        "--api-key-env",
-        help="Env var holding the API key (unset: a dummy key for local servers).",
-    ),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, help="Parallel requests per endpoint."),
-    max_retries: int = typer.Option(3, "--max-retries", min=0, help="Retries on 429/5xx/connection errors."),
-    timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds per request."),
+    answers_from: _AnswersFrom,
+    questions: _Questions,
+    *,  # keyword-only: the options keep their documented order (--limit before --judge)
+    limit: _Limit = None,
+    judge_spec: _Judge,
+    out: _Out,
+    judge_model: _JudgeModel = None,
+    repetitions: _Repetitions = 3,
+    pairwise: _Pairwise = False,
+    single: _Single = True,
+    baseline: _Baseline = None,
+    temperature: _Temperature = 0.7,
+    max_tokens: _MaxTokens = 1024,
+    judge_temperature: _JudgeTemperature = 0.0,
+    judge_max_tokens: _JudgeMaxTokens = 512,
+    api_key_env: _ApiKeyEnv = "OPENAI_API_KEY",
+    concurrency: _Concurrency = 8,
+    max_retries: _MaxRetries = 3,
+    timeout: _Timeout = 120.0,
 ) -> None:
     """MT-bench-style judging: answers, 1-10 grades, pairwise win/tie/loss, with CIs.
 
     Writes OUT/answers/NAME.jsonl, OUT/judgment_config.json (judge and prompts
     pinned, with SHA-256), OUT/judgments.jsonl and OUT/summary.json.
     """
+    from wildchat.evaluate.endpoints import ChatSettings
+    from wildchat.evaluate.judge import JudgeSettings
+    from wildchat.evaluate.judge_run import AnswerSettings, JudgeRun
+
+    models, judge_ep = _endpoints(answers_from, judge_spec, judge_model)
+    if not single and not pairwise:
+        _err("wildchat eval judge: nothing to do (--no-single without --pairwise)")
+        raise typer.Exit(2)
+    run = JudgeRun(
+        models=models,
+        questions=questions,
+        judge=judge_ep,
+        out=out,
+        answers=AnswerSettings(temperature=temperature, max_tokens=max_tokens, concurrency=concurrency),
+        judging=JudgeSettings(
+            repetitions=repetitions,
+            temperature=judge_temperature,
+            max_tokens=judge_max_tokens,
+            concurrency=concurrency,
+            single=single,
+            pairwise=pairwise,
+            baseline=baseline,
+        ),
+        chat=ChatSettings(api_key_env=api_key_env, max_retries=max_retries, timeout_s=timeout),
+        limit=limit,
+    )
+    _run_judge(run)
+
+
+def _endpoints(
+    answers_from: list[str], judge_spec: str, judge_model: str | None
+) -> tuple[list[Endpoint], Endpoint]:
+    """The answering endpoints and the judge's (model: ``--judge-model`` if given); exit 2 on bad syntax."""
     from dataclasses import replace
 
-    from wildchat.evaluate.endpoints import ChatSettings, EndpointSyntaxError, parse_endpoint
-    from wildchat.evaluate.judge import JudgeSettings
-    from wildchat.evaluate.judge_run import AnswerSettings, run_judge
-    from wildchat.evaluate.questions import QuestionFileError
+    from wildchat.evaluate.endpoints import EndpointSyntaxError, parse_endpoint
 
     try:
         models = [parse_endpoint(s) for s in answers_from]
@@ -200,34 +295,16 @@ def judge(
     except EndpointSyntaxError as exc:
         _err(f"wildchat eval judge: {exc}")
         raise typer.Exit(2) from exc
-    if judge_model:
-        judge_ep = replace(judge_ep, model=judge_model)
-    if not single and not pairwise:
-        _err("wildchat eval judge: nothing to do (--no-single without --pairwise)")
-        raise typer.Exit(2)
-    js = JudgeSettings(
-        repetitions=repetitions,
-        temperature=judge_temperature,
-        max_tokens=judge_max_tokens,
-        concurrency=concurrency,
-        single=single,
-        pairwise=pairwise,
-        baseline=baseline,
-    )
+    return models, replace(judge_ep, model=judge_model) if judge_model else judge_ep
+
+
+def _run_judge(run: JudgeRun) -> None:
+    """Answer, judge, print the summary; exit 2 on bad questions/settings, 1 when no judgment is usable."""
+    from wildchat.evaluate.judge_run import run_judge
+    from wildchat.evaluate.questions import QuestionFileError
+
     try:
-        summary = run_judge(
-            models,
-            questions,
-            judge_ep,
-            out,
-            answer_settings=AnswerSettings(
-                temperature=temperature, max_tokens=max_tokens, concurrency=concurrency
-            ),
-            judge_settings=js,
-            chat_settings=ChatSettings(api_key_env=api_key_env, max_retries=max_retries, timeout_s=timeout),
-            limit=limit,
-            progress=_err,
-        )
+        summary = run_judge(run, progress=_err)
     except (QuestionFileError, ValueError) as exc:
         _err(f"wildchat eval judge: {exc}")
         raise typer.Exit(2) from exc
@@ -239,7 +316,7 @@ def judge(
     if u["usable"] == 0:
         _err("wildchat eval judge: no usable judgment")
         raise typer.Exit(1)
-    typer.echo(f"wrote {out / 'summary.json'}")
+    typer.echo(f"wrote {run.out / 'summary.json'}")
 
 
 def _fmt(est: dict[str, Any] | None) -> str:

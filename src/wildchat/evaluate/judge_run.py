@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +44,22 @@ def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def run_judge(
-    models: list[Endpoint],
-    questions_file: Path,
-    judge: Endpoint,
-    out: Path,
-    *,
-    answer_settings: AnswerSettings,
-    judge_settings: JudgeSettings,
-    chat_settings: ChatSettings,
-    limit: int | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """Run the pipeline on the first ``limit`` questions (default all); return the summary.
+@dataclass(frozen=True, slots=True)
+class JudgeRun:
+    """One judging run: who answers, which questions, who judges, where to write, and how."""
+
+    models: list[Endpoint]
+    questions: Path
+    judge: Endpoint
+    out: Path
+    answers: AnswerSettings = field(default_factory=AnswerSettings)
+    judging: JudgeSettings = field(default_factory=JudgeSettings)
+    chat: ChatSettings = field(default_factory=ChatSettings)
+    limit: int | None = None  # the first N questions (default all)
+
+
+def run_judge(run: JudgeRun, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the pipeline on the first ``run.limit`` questions (default all); return the summary.
 
     The summary is also written to ``summary.json``.
 
@@ -64,52 +67,61 @@ def run_judge(
     unusable question file and ``ValueError`` for duplicate model names or an
     unknown baseline -- both before any request is sent.
     """
-    names = [m.name for m in models]
-    if len(set(names)) != len(names):
-        raise ValueError(f"answering models need distinct names, got {', '.join(names)}")
-    pairs: list[tuple[str, str]] = []
-    if judge_settings.pairwise:
-        if len(models) < 2:
-            raise ValueError("--pairwise needs at least two answering models")
-        pairs = model_pairs(names, judge_settings.baseline)
+    names, pairs = _model_pairs(run)
     qreport = SkipReport()
-    questions = load_questions(questions_file, qreport, limit)
-    out.mkdir(parents=True, exist_ok=True)
-    config = {
-        "prompt_version": PROMPT_VERSION,
-        "prompt_sha256": prompt_set_sha256(),
-        "prompts": TEMPLATES,
-        "judge": judge.to_dict(),
-        "judge_settings": asdict(judge_settings),
-        "answer_settings": asdict(answer_settings),
-        "models": [m.to_dict() for m in models],
-        "questions": {
-            "file": str(questions_file),
-            "sha256": _sha256_file(questions_file),
-            **qreport.to_dict(),
-        },
-        "retries": {"max_retries": chat_settings.max_retries, "timeout_s": chat_settings.timeout_s},
-    }
-    _write_json(out / "judgment_config.json", config)
-
+    questions = load_questions(run.questions, qreport, run.limit)
+    run.out.mkdir(parents=True, exist_ok=True)
+    config = _config(run, qreport)
+    _write_json(run.out / "judgment_config.json", config)
     answers: dict[str, dict[str, Answer]] = {}
-    for ep in models:
+    for ep in run.models:
         answers[ep.name] = generate_answers(
-            ChatClient(ep, chat_settings),
+            ChatClient(ep, run.chat),
             questions,
-            out / "answers" / f"{ep.name}.jsonl",
-            temperature=answer_settings.temperature,
-            max_tokens=answer_settings.max_tokens,
-            concurrency=answer_settings.concurrency,
+            run.out / "answers" / f"{ep.name}.jsonl",
+            temperature=run.answers.temperature,
+            max_tokens=run.answers.max_tokens,
+            concurrency=run.answers.concurrency,
             progress=progress,
         )
-    judgments = run_judgments(questions, answers, ChatClient(judge, chat_settings), judge_settings, progress)
-    with (out / "judgments.jsonl").open("w", encoding="utf-8") as fh:
+    judgments = run_judgments(questions, answers, ChatClient(run.judge, run.chat), run.judging, progress)
+    with (run.out / "judgments.jsonl").open("w", encoding="utf-8") as fh:
         for j in judgments:
             fh.write(json.dumps(j.to_record(), ensure_ascii=False) + "\n")
     summary = build_summary(judgments, names, pairs, answers, config)
-    _write_json(out / "summary.json", summary)
+    _write_json(run.out / "summary.json", summary)
     return summary
+
+
+def _model_pairs(run: JudgeRun) -> tuple[list[str], list[tuple[str, str]]]:
+    """The answering models' names and the pairs to compare; ``ValueError`` when they cannot be."""
+    names = [m.name for m in run.models]
+    if len(set(names)) != len(names):
+        raise ValueError(f"answering models need distinct names, got {', '.join(names)}")
+    if not run.judging.pairwise:
+        return names, []
+    if len(run.models) < 2:
+        raise ValueError("--pairwise needs at least two answering models")
+    return names, model_pairs(names, run.judging.baseline)
+
+
+def _config(run: JudgeRun, qreport: SkipReport) -> dict[str, Any]:
+    """``judgment_config.json``: prompts pinned by SHA-256, every setting, the question file and its skips."""
+    return {
+        "prompt_version": PROMPT_VERSION,
+        "prompt_sha256": prompt_set_sha256(),
+        "prompts": TEMPLATES,
+        "judge": run.judge.to_dict(),
+        "judge_settings": asdict(run.judging),
+        "answer_settings": asdict(run.answers),
+        "models": [m.to_dict() for m in run.models],
+        "questions": {
+            "file": str(run.questions),
+            "sha256": _sha256_file(run.questions),
+            **qreport.to_dict(),
+        },
+        "retries": {"max_retries": run.chat.max_retries, "timeout_s": run.chat.timeout_s},
+    }
 
 
 def build_summary(
