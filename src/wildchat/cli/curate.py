@@ -32,48 +32,56 @@ def _list_stages() -> None:
     typer.echo("(* = in the default pipeline, in this order: " + ", ".join(DEFAULT_STAGES) + ")")
 
 
+# Typer parameters of `wildchat curate` (module constants keep the signature readable)
+_INPUTS = typer.Argument(None, help="Raw log v1 files (JSONL/Parquet), globs or folders.")
+_OUT = typer.Option(None, "--out", "-o", help="Output folder (full/, public/, stats.json, README.md).")
+_CONFIG = typer.Option(None, "--config", help="Pipeline config (TOML); defaults if omitted.")
+_EXECUTOR = typer.Option(None, "--executor", help="local (processes) or ray.")
+_RAY_ADDRESS = typer.Option(None, "--ray-address", help="Existing Ray cluster (ray executor).")
+_WORKERS = typer.Option(None, "--workers", help="Local worker processes (0 = CPU count).")
+_DB = typer.Option(None, "--db", help="Also read the collection server's database at this URL.")
+_LIMIT = typer.Option(None, "--limit", min=1, help="Link only the first N valid raw logs.")
+_IP_KEY = typer.Option(
+    None,
+    "--ip-key",
+    help="Release key for IP HMACs (prefer env WILDCHAT_RELEASE_KEY; else generated beside OUT).",
+)
+_SET = typer.Option([], "--set", help="Override a config key: section.key=value (repeatable).")
+_PII_POLICY = typer.Option(None, "--pii-policy", help="Shortcut for --set pii.policy=…")
+_JAILBREAK_LIBRARY = typer.Option(
+    None, "--jailbreak-library", help="Shortcut for --set jailbreak.library_path=…"
+)
+_LIST_STAGES = typer.Option(False, "--list-stages", help="List the available stages and exit.")
+_TAKEDOWNS = typer.Option(
+    [],
+    "--takedowns",
+    help="Takedown ledger (JSONL from `wildchat takedown export`; repeatable): drop what it recognises. "
+    "With --db the database's ledger is applied too. Key: WILDCHAT_LEDGER_KEY or WILDCHAT_SECRET_KEY.",
+)
+_ALLOW_UNREDACTED = typer.Option(
+    False,
+    "--allow-unredacted",
+    help="Write public/ even though the pipeline has no pii (or privacy) stage; "
+    "the card and stats.json then say the release is NOT PII-redacted.",
+)
+
+
 def curate(
-    inputs: list[str] | None = typer.Argument(
-        None, help="Raw log v1 files (JSONL/Parquet), globs or folders."
-    ),
-    out: Path | None = typer.Option(
-        None, "--out", "-o", help="Output folder (full/, public/, stats.json, README.md)."
-    ),
-    config: Path | None = typer.Option(None, "--config", help="Pipeline config (TOML); defaults if omitted."),
-    executor: str | None = typer.Option(None, "--executor", help="local (processes) or ray."),
-    ray_address: str | None = typer.Option(
-        None, "--ray-address", help="Existing Ray cluster (ray executor)."
-    ),
-    workers: int | None = typer.Option(None, "--workers", help="Local worker processes (0 = CPU count)."),
-    db: str | None = typer.Option(
-        None, "--db", help="Also read the collection server's database at this URL."
-    ),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Link only the first N valid raw logs."),
-    ip_key: str | None = typer.Option(
-        None,
-        "--ip-key",
-        help="Release key for IP HMACs (prefer env WILDCHAT_RELEASE_KEY; else generated beside OUT).",
-    ),
-    set_: list[str] = typer.Option(
-        [], "--set", help="Override a config key: section.key=value (repeatable)."
-    ),
-    pii_policy: str | None = typer.Option(None, "--pii-policy", help="Shortcut for --set pii.policy=…"),
-    jailbreak_library: Path | None = typer.Option(
-        None, "--jailbreak-library", help="Shortcut for --set jailbreak.library_path=…"
-    ),
-    list_stages: bool = typer.Option(False, "--list-stages", help="List the available stages and exit."),
-    takedowns: list[Path] = typer.Option(
-        [],
-        "--takedowns",
-        help="Takedown ledger (JSONL from `wildchat takedown export`; repeatable): drop what it recognises. "
-        "With --db the database's ledger is applied too. Key: WILDCHAT_LEDGER_KEY or WILDCHAT_SECRET_KEY.",
-    ),
-    allow_unredacted: bool = typer.Option(
-        False,
-        "--allow-unredacted",
-        help="Write public/ even though the pipeline has no pii (or privacy) stage; "
-        "the card and stats.json then say the release is NOT PII-redacted.",
-    ),
+    inputs: list[str] | None = _INPUTS,
+    out: Path | None = _OUT,
+    config: Path | None = _CONFIG,
+    executor: str | None = _EXECUTOR,
+    ray_address: str | None = _RAY_ADDRESS,
+    workers: int | None = _WORKERS,
+    db: str | None = _DB,
+    limit: int | None = _LIMIT,
+    ip_key: str | None = _IP_KEY,
+    set_: list[str] = _SET,
+    pii_policy: str | None = _PII_POLICY,
+    jailbreak_library: Path | None = _JAILBREAK_LIBRARY,
+    list_stages: bool = _LIST_STAGES,
+    takedowns: list[Path] = _TAKEDOWNS,
+    allow_unredacted: bool = _ALLOW_UNREDACTED,
 ) -> None:
     """Curate raw logs into a release in the WildChat-1M schema."""
     if list_stages:
