@@ -51,7 +51,7 @@ def serve(
     import uvicorn
 
     from wildchat.collect.app import create_app
-    from wildchat.collect.db.migrate import migrate
+    from wildchat.collect.db.migrate import ensure_migrated
     from wildchat.collect.db.session import make_engine
 
     settings = _settings_or_exit(
@@ -68,8 +68,8 @@ def serve(
     if workers > 1 and settings.redis_url is None:
         typer.echo("wildchat serve: several workers without redis_url: rate limits are per worker", err=True)
     engine = make_engine(settings.resolved_database_url, pool_size=1, max_overflow=0)
-    try:
-        migrate(engine)
+    try:  # once here, before any worker starts: the app's own check then finds the database current
+        ensure_migrated(engine)
     except Exception as exc:
         typer.echo(f"wildchat serve: cannot prepare the database: {type(exc).__name__}", err=True)
         raise typer.Exit(1) from exc

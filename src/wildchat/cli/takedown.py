@@ -40,15 +40,16 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _engine(db: str) -> Engine:
-    from wildchat.collect.db.migrate import migrate
+    from wildchat.collect.db.migrate import ensure_migrated
     from wildchat.collect.db.session import make_engine
+    from wildchat.web.settings import database_url
 
-    if not db.startswith(("sqlite:", "postgresql")):
-        raise _fail("--db must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
-    if db.startswith("postgresql:"):
-        db = "postgresql+psycopg:" + db[len("postgresql:") :]
+    try:
+        db = database_url(db)
+    except ValueError:
+        raise _fail("--db must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB") from None
     engine = make_engine(db, pool_size=1, max_overflow=0)
-    migrate(engine)
+    ensure_migrated(engine)
     return engine
 
 

@@ -2,12 +2,14 @@
 
 Everything stateful (engine, backends, limiter, signer, geolocator) is built
 here from the settings and stored on ``app.state.services``; the lifespan
-runs the migrations before the first request and closes backends and the
-engine at shutdown.  ``app_from_env`` is the factory uvicorn workers call
+brings the database to the current migration before the first request (a
+no-op check when ``wildchat serve`` or an earlier app already did) and closes
+backends and the engine at shutdown.  ``app_from_env`` is the factory uvicorn workers call
 (``--workers N``): it rebuilds the same settings from a 0600 file the parent
 process wrote (:func:`write_worker_settings`); the environment only carries
 that file's path, never a key.  Every response carries the project's
-security headers (:mod:`wildchat.httpsec`, shared with the explorer).
+security headers; the app itself comes from :func:`wildchat.web.app.web_app`
+(no docs pages, no telemetry), shared with the explorer.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
 
-from wildchat.collect.db.migrate import migrate
+from wildchat.collect.db.migrate import ensure_migrated
 from wildchat.collect.db.session import warm_pool
 from wildchat.collect.errors import install_error_handlers
 from wildchat.collect.gateway import install_gateway
@@ -33,7 +36,7 @@ from wildchat.collect.routes import admin, chat, consent, models, pages, render
 from wildchat.collect.routes import me as me_routes
 from wildchat.collect.services import build_services
 from wildchat.collect.settings import Settings
-from wildchat.httpsec import SecurityHeadersMiddleware
+from wildchat.web.app import web_app
 
 __all__ = ["ENV_SETTINGS_FILE", "app_from_env", "create_app", "write_worker_settings"]
 
@@ -42,7 +45,7 @@ ENV_SETTINGS_FILE = "WILDCHAT_SERVE_SETTINGS_FILE"
 
 
 def create_app(settings: Settings, *, run_migrations: bool = True, freeze_gc: bool = False) -> FastAPI:
-    """A ready-to-serve app for ``settings`` (migrations run at startup).
+    """A ready-to-serve app for ``settings`` (the database is migrated at startup unless told not to).
 
     ``freeze_gc`` (server processes, not tests): once started, the objects
     built so far (app, engine, models, imports) move to the collector's
@@ -55,7 +58,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True, freeze_gc: bo
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         services.db_limiter = anyio.CapacityLimiter(settings.db_pool_size)
         if run_migrations:
-            await anyio.to_thread.run_sync(migrate, services.engine)
+            await anyio.to_thread.run_sync(ensure_migrated, services.engine)
         await anyio.to_thread.run_sync(warm_pool, services.engine, settings.db_pool_size)
         if freeze_gc:
             gc.collect()
@@ -66,21 +69,12 @@ def create_app(settings: Settings, *, run_migrations: bool = True, freeze_gc: bo
             await services.registry.aclose()
             services.engine.dispose()
 
-    app = FastAPI(
-        title="wildchat",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        # FastAPI's built-in OpenTelemetry would record client addresses: off unless a deployer wires it.
-        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
-    )
-    app.state.services = services
-    install_error_handlers(app)
-    app.add_middleware(
+    limits = Middleware(
         HeaderLimitMiddleware, max_headers=settings.max_headers, max_bytes=settings.max_header_bytes
     )
-    app.add_middleware(SecurityHeadersMiddleware)
+    app = web_app("wildchat", lifespan=lifespan, middleware=[limits])
+    app.state.services = services
+    install_error_handlers(app)
     app.include_router(pages.router)
     app.include_router(consent.router)
     app.include_router(models.router)

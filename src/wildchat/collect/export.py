@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from wildchat.collect.db.models import ConsentRow, ConversationRow, TurnRow
 from wildchat.collect.db.session import make_engine
-from wildchat.collect.files import ensure_private_file
 from wildchat.collect.rawlog_map import INCOMPLETE, conversation_records
 from wildchat.formats.rawlog import RawLogWriter
 from wildchat.schema import RawLog
+from wildchat.web.files import ensure_private_file
 
 __all__ = ["ExportStats", "export_logs", "iter_records"]
 

@@ -26,7 +26,9 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from wildchat.web.settings import ArgsEnvSettings, DatabaseUrl, layered_values
 
 __all__ = ["ModelSpec", "Settings", "load_settings", "parse_model_spec"]
 
@@ -82,14 +84,14 @@ def _str_list(text: str) -> list[Any]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
-class Settings(BaseSettings):
+class Settings(ArgsEnvSettings):
     """Everything the server needs; see ``docs/collect.md`` for each key."""
 
     model_config = SettingsConfigDict(env_prefix="WILDCHAT_", extra="forbid", validate_default=True)
 
     dev: bool = False
     data_dir: Path = Path("data")
-    database_url: str | None = None
+    database_url: DatabaseUrl = None
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=20, ge=0, le=500)
     secret_key: SecretStr | None = None
@@ -151,17 +153,6 @@ class Settings(BaseSettings):
     moderation: Literal["off", "blocklist"] = "off"
     moderation_blocklist: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
-
     @field_validator("models", mode="before")
     @classmethod
     def _parse_models(cls, value: Any) -> Any:
@@ -191,15 +182,6 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(item, strict=False)
             except ValueError as exc:
                 raise ValueError("trusted_proxies: each entry must be an IP address or CIDR network") from exc
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite:", "postgresql+psycopg:", "postgresql:")):
-            raise ValueError("database_url: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
-        if value is not None and value.startswith("postgresql:"):
-            value = "postgresql+psycopg:" + value[len("postgresql:") :]
         return value
 
     @model_validator(mode="before")
@@ -318,10 +300,7 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
     if config_path is not None:
         with open(config_path, "rb") as fh:
             file_values = _flatten_toml(tomllib.load(fh))
-    given = {k: v for k, v in overrides.items() if v is not None}
-    env_names = {name for name in Settings.model_fields if f"WILDCHAT_{name.upper()}" in os.environ}
-    merged = {k: v for k, v in file_values.items() if k not in env_names}
-    merged.update(given)
+    merged = layered_values(Settings, overrides, file_values)
     dev = bool(merged.get("dev")) or os.environ.get("WILDCHAT_DEV", "").lower() in ("1", "true", "yes")
     has_key = bool(merged.get("secret_key")) or bool(os.environ.get("WILDCHAT_SECRET_KEY"))
     has_ip_key = bool(merged.get("ip_key")) or bool(os.environ.get("WILDCHAT_IP_KEY"))

@@ -25,6 +25,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from wildchat.web.app import web_app
 
 
 @dataclass
@@ -95,9 +98,68 @@ def generate(
     return tok.decode(new, skip_special_tokens=True).strip(), len(ids), int(new.shape[0])
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One validated completion request."""
+
+    name: str
+    lm: LoadedModel
+    ids: list[int]
+    max_tokens: int
+    temperature: float
+    top_p: float
+    seed: int | None
+
+
+def _sampling(body: dict[str, Any]) -> tuple[int, float, float, int | None]:
+    """``(max_tokens, temperature, top_p, seed)``; ``TypeError``/``ValueError`` for non-numbers."""
+    max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 512)
+    temperature = float(body.get("temperature", 1.0) if body.get("temperature") is not None else 1.0)
+    top_p = float(body.get("top_p") or 1.0)
+    seed = int(body["seed"]) if body.get("seed") is not None else None
+    return max_tokens, temperature, top_p, seed
+
+
+def _job(body: Any, models: dict[str, LoadedModel], max_input_tokens: int) -> _Job | JSONResponse:
+    """The request as a :class:`_Job`, or the OpenAI-shaped error response that refuses it."""
+    name = body.get("model") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or name not in models:
+        return _error(
+            404, f"model {name!r} is not served here (have: {', '.join(models)})", "model_not_found"
+        )
+    messages = _messages(body)
+    if messages is None:
+        return _error(400, "messages must be a non-empty list of {role, content}", "invalid_messages")
+    try:
+        max_tokens, temperature, top_p, seed = _sampling(body)
+    except (TypeError, ValueError):
+        return _error(400, "max_tokens, temperature, top_p and seed must be numbers", "invalid_parameter")
+    lm = models[name]
+    try:
+        ids = prompt_ids(lm.tokenizer, messages)
+    except Exception as exc:  # the template rejects this message order (e.g. strict alternation)
+        return _error(400, f"chat template rejected the messages ({type(exc).__name__})", "invalid_messages")
+    if len(ids) > max_input_tokens:
+        return _error(400, f"prompt has {len(ids)} tokens > {max_input_tokens}", "context_length_exceeded")
+    return _Job(name, lm, ids, max_tokens, temperature, top_p, seed)
+
+
+def _completion(job: _Job, text: str, n_in: int, n_out: int) -> dict[str, Any]:
+    """OpenAI's ``chat.completion`` object for one finished generation."""
+    finish = "length" if n_out >= job.max_tokens else "stop"
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": job.name,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+        "usage": {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out},
+    }
+
+
 def create_app(models: dict[str, LoadedModel], *, max_input_tokens: int = 2048) -> FastAPI:
-    """The FastAPI app serving ``models`` under their names."""
-    app = FastAPI(title="wildchat local OpenAI-compatible server")
+    """The FastAPI app serving ``models`` under their names (no docs pages, no telemetry)."""
+    app = web_app("wildchat local OpenAI-compatible server")
     lock = threading.Lock()
 
     @app.get("/v1/models")
@@ -110,54 +172,22 @@ def create_app(models: dict[str, LoadedModel], *, max_input_tokens: int = 2048) 
             body = await request.json()
         except ValueError:
             return _error(400, "body is not JSON", "invalid_json")
-        name = body.get("model") if isinstance(body, dict) else None
-        if name not in models:
-            return _error(
-                404, f"model {name!r} is not served here (have: {', '.join(models)})", "model_not_found"
-            )
-        messages = _messages(body)
-        if messages is None:
-            return _error(400, "messages must be a non-empty list of {role, content}", "invalid_messages")
-        try:
-            max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 512)
-            temperature = float(body.get("temperature", 1.0) if body.get("temperature") is not None else 1.0)
-            top_p = float(body.get("top_p") or 1.0)
-            seed = int(body["seed"]) if body.get("seed") is not None else None
-        except (TypeError, ValueError):
-            return _error(400, "max_tokens, temperature, top_p and seed must be numbers", "invalid_parameter")
-        lm = models[name]
-        try:
-            ids = prompt_ids(lm.tokenizer, messages)
-        except Exception as exc:  # the template rejects this message order (e.g. strict alternation)
-            return _error(
-                400, f"chat template rejected the messages ({type(exc).__name__})", "invalid_messages"
-            )
-        if len(ids) > max_input_tokens:
-            return _error(
-                400, f"prompt has {len(ids)} tokens > {max_input_tokens}", "context_length_exceeded"
-            )
+        job = _job(body, models, max_input_tokens)
+        if isinstance(job, JSONResponse):
+            return job
 
         def run() -> tuple[str, int, int]:
             with lock:
                 return generate(
-                    lm, ids, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed
+                    job.lm,
+                    job.ids,
+                    max_tokens=job.max_tokens,
+                    temperature=job.temperature,
+                    top_p=job.top_p,
+                    seed=job.seed,
                 )
 
-        from starlette.concurrency import run_in_threadpool
-
         text, n_in, n_out = await run_in_threadpool(run)
-        finish = "length" if n_out >= max_tokens else "stop"
-        return JSONResponse(
-            {
-                "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": name,
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
-                ],
-                "usage": {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out},
-            }
-        )
+        return JSONResponse(_completion(job, text, n_in, n_out))
 
     return app

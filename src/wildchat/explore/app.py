@@ -18,44 +18,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from wildchat.explore.model import ExploreIndex, NotFound, QueryError
 from wildchat.explore.routes_api import MapCache, router
 from wildchat.explore.settings import ExploreSettings
-from wildchat.httpsec import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
+from wildchat.web.app import install_detail_errors, web_app
+from wildchat.web.httpsec import CONTENT_SECURITY_POLICY
 
 __all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "create_explore_app"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    async def query_error(_request: Request, exc: Exception) -> Response:
-        return JSONResponse({"detail": str(exc) or "bad query"}, status_code=400)
-
-    async def not_found(_request: Request, exc: Exception) -> Response:
-        return JSONResponse({"detail": str(exc) or "not found"}, status_code=404)
-
-    async def validation(_request: Request, exc: Exception) -> Response:
-        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-        parts = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}" for e in errors]
-        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=400)
-
-    async def http_error(_request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
-        detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
-        return JSONResponse({"detail": detail}, status_code=status, headers=getattr(exc, "headers", None))
-
-    app.add_exception_handler(QueryError, query_error)
-    app.add_exception_handler(NotFound, not_found)
-    app.add_exception_handler(RequestValidationError, validation)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+#: Error contract: exception -> (status, message when it carries none).
+ERROR_STATUSES: dict[type[Exception], tuple[int, str]] = {
+    QueryError: (400, "bad query"),
+    NotFound: (404, "not found"),
+}
 
 
 def create_explore_app(
@@ -75,21 +57,13 @@ def create_explore_app(
             if close_index:
                 index.close()
 
-    app = FastAPI(
-        title="wildchat explore",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        # no telemetry: it would record client addresses
-        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    app = web_app(
+        "wildchat explore", lifespan=lifespan, middleware=[Middleware(GZipMiddleware, minimum_size=2048)]
     )
     app.state.explore_index = index
     app.state.explore_settings = settings
     app.state.map_cache = MapCache(settings.map_cache_s)
-    _install_error_handlers(app)
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
-    app.add_middleware(SecurityHeadersMiddleware)
+    install_detail_errors(app, ERROR_STATUSES)
     app.include_router(router)
 
     @app.get("/", include_in_schema=False)

@@ -9,28 +9,24 @@ per batch), a 1 GiB memory map and a 64 MiB page cache.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, select
 
 from wildchat.explore.dialects import dialect_for
 from wildchat.explore.tables import SCHEMA_VERSION, meta, metadata
+from wildchat.web.sqlite import sqlite_engine
 
-__all__ = ["ensure_schema", "make_engine"]
+__all__ = ["SQLITE_PRAGMAS", "ensure_schema", "make_engine"]
 
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "temp_store=MEMORY",
-        "mmap_size=1073741824",
-        "cache_size=-65536",
-        "busy_timeout=30000",
-    ):
-        cur.execute(f"PRAGMA {pragma}")
-    cur.close()
+#: Run on every index connection (see the module doc).
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "temp_store=MEMORY",
+    "mmap_size=1073741824",
+    "cache_size=-65536",
+    "busy_timeout=30000",
+)
 
 
 def make_engine(url: str) -> Engine:
@@ -38,12 +34,7 @@ def make_engine(url: str) -> Engine:
     if "://" not in url:
         url = f"sqlite:///{Path(url).resolve()}"
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+        return sqlite_engine(url, SQLITE_PRAGMAS, timeout_s=30)
     if url.startswith("postgresql"):
         return create_engine(url, pool_pre_ping=True)
     raise ValueError(f"unsupported index URL {url!r}: use sqlite:///FILE or postgresql+psycopg://...")

@@ -1,20 +1,22 @@
 """Explorer web-app settings: one validated object, built by :func:`load_explore_settings`.
 
 Sources, highest priority first: keyword overrides (the command line), then
-``WILDCHAT_EXPLORE_*`` environment variables, then defaults.  Nothing is read
-at import time.  The defaults are the safe ones: listen on loopback only, cap
+``WILDCHAT_EXPLORE_*`` environment variables (one set to ``""`` counts as
+unset), then defaults (:mod:`wildchat.web.settings`).  Nothing is read at
+import time.  The defaults are the safe ones: listen on loopback only, cap
 what one request may ask for (map points, hit ids, user pages), so a public
 deployment has to opt in to anything bigger.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from wildchat.web.settings import ArgsEnvSettings, DatabaseUrl, layered_values
 
 __all__ = ["DEFAULT_INDEX_DIR", "ExploreSettings", "load_explore_settings"]
 
@@ -22,7 +24,7 @@ __all__ = ["DEFAULT_INDEX_DIR", "ExploreSettings", "load_explore_settings"]
 DEFAULT_INDEX_DIR = Path(".wildchat-explore")
 
 
-class ExploreSettings(BaseSettings):
+class ExploreSettings(ArgsEnvSettings):
     """Everything the explorer app needs; see ``docs/explore.md``.
 
     ``index_dir`` / ``database_url`` say where the index lives (a PostgreSQL
@@ -37,33 +39,11 @@ class ExploreSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8766, ge=1, le=65535)
     index_dir: Path = DEFAULT_INDEX_DIR
-    database_url: str | None = None
+    database_url: DatabaseUrl = None
     map_max_points: int = Field(default=500_000, ge=1)
     map_hits_limit: int = Field(default=500_000, ge=1)
     map_cache_s: float = Field(default=300.0, ge=0)
     map_decimals: int = Field(default=4, ge=1, le=8)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
-
-    @field_validator("database_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if value.startswith("postgresql:"):
-            value = "postgresql+psycopg:" + value[len("postgresql:") :]
-        if not value.startswith(("sqlite:///", "postgresql+psycopg:")):
-            raise ValueError("database_url: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
-        return value
 
     @property
     def index_url(self) -> str:
@@ -79,10 +59,5 @@ def load_explore_settings(**overrides: Any) -> ExploreSettings:
     Raises ``pydantic.ValidationError`` (a ``ValueError``) with a readable
     message on invalid values.
     """
-    given = {k: v for k, v in overrides.items() if v is not None}
     # an environment variable set to "" means "unset", not "invalid"
-    for name in ExploreSettings.model_fields:
-        env = f"WILDCHAT_EXPLORE_{name.upper()}"
-        if os.environ.get(env) == "" and name not in given:
-            given[name] = ExploreSettings.model_fields[name].default
-    return ExploreSettings(**given)
+    return ExploreSettings(**layered_values(ExploreSettings, overrides, blank_env_is_unset=True))

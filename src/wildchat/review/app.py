@@ -24,16 +24,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import FastAPI, Query
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from wildchat.httpsec import SecurityHeadersMiddleware
 from wildchat.review.store import BadRequest, ReviewStore, UnknownItem
 from wildchat.review.tasks import QUESTIONS
+from wildchat.web.app import install_detail_errors, web_app
 
 __all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "create_review_app"]
 
@@ -48,6 +46,11 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
     "cache-control": "no-store",
+}
+#: Error contract: exception -> (status, message when it carries none).
+ERROR_STATUSES: dict[type[Exception], tuple[int, str]] = {
+    BadRequest: (400, "bad request"),
+    UnknownItem: (404, "not found"),
 }
 Annotator = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 
@@ -74,34 +77,10 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _errors(app: FastAPI) -> None:
-    async def bad(_r: Request, exc: Exception) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-
-    async def missing(_r: Request, exc: Exception) -> Response:
-        return JSONResponse({"detail": str(exc.args[0]) if exc.args else "not found"}, status_code=404)
-
-    async def invalid(_r: Request, exc: Exception) -> Response:
-        errs = exc.errors() if isinstance(exc, RequestValidationError) else []
-        parts = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}" for e in errs]
-        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=400)
-
-    async def http(_r: Request, exc: Exception) -> Response:
-        code = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
-        detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
-        return JSONResponse({"detail": detail}, status_code=code)
-
-    app.add_exception_handler(BadRequest, bad)
-    app.add_exception_handler(UnknownItem, missing)
-    app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(StarletteHTTPException, http)
-
-
 def create_review_app(store: ReviewStore) -> FastAPI:
     """The labelling app over ``store`` (the caller owns and closes it)."""
-    app = FastAPI(title="wildchat review", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(SecurityHeadersMiddleware, headers=SECURITY_HEADERS)
-    _errors(app)
+    app = web_app("wildchat review", headers=SECURITY_HEADERS)
+    install_detail_errors(app, ERROR_STATUSES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

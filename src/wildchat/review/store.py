@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wildchat.review.sampling import Sample
+from wildchat.web.sqlite import sqlite_engine
 
 __all__ = ["LABELS", "BadRequest", "QueueError", "ReviewStore", "UnknownItem", "queue_url"]
 
@@ -109,12 +109,8 @@ def _order(annotator: str, item_id: int) -> bytes:
     return hashlib.blake2b(f"{annotator}\x00{item_id}".encode(), digest_size=8).digest()
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+#: Run on every queue connection: readers never block a labeller's write; foreign keys enforced.
+SQLITE_PRAGMAS = ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON")
 
 
 class ReviewStore:
@@ -125,19 +121,12 @@ class ReviewStore:
         sqlite = self.url.startswith("sqlite")
         if sqlite:
             path = Path(self.url.split(":///", 1)[1])
-            if not path.exists():
-                if not create:
-                    raise QueueError(f"queue not found: {path}")
-                path.parent.mkdir(parents=True, exist_ok=True)
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        kwargs: dict[str, Any] = (
-            {"connect_args": {"timeout": 30, "check_same_thread": False}}
-            if sqlite
-            else {"pool_pre_ping": True}
-        )
-        self.engine: Engine = sa.create_engine(self.url, **kwargs)
-        if sqlite:
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            if not create and not path.exists():
+                raise QueueError(f"queue not found: {path}")
+            # the queue holds flagged turns (raw text): created 0600 (a new folder 0700)
+            self.engine: Engine = sqlite_engine(self.url, SQLITE_PRAGMAS, timeout_s=30, private=True)
+        else:
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
         if create:
             metadata.create_all(self.engine)
         elif not sa.inspect(self.engine).has_table("review_items"):

@@ -12,49 +12,37 @@ files the database file's mode), since it holds every message.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from wildchat.collect.files import ensure_private_file
+from wildchat.web.sqlite import sqlite_engine
 
-__all__ = ["is_sqlite", "make_engine", "make_session_factory", "warm_pool"]
+__all__ = ["SQLITE_PRAGMAS", "is_sqlite", "make_engine", "make_session_factory", "warm_pool"]
 
 log = logging.getLogger(__name__)
+
+#: Run on every connection of the collection database (see the module doc).
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000")
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
-
-
 def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """A pooled engine for ``url`` (SQLite: a new file is created 0600, a new folder 0700)."""
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            ensure_private_file(Path(database))
-        engine = create_engine(
+        return sqlite_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            SQLITE_PRAGMAS,
+            timeout_s=10,
+            private=True,
             pool_size=pool_size,
             max_overflow=max_overflow,
             hide_parameters=True,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
     return create_engine(
         url,
         pool_size=pool_size,

@@ -1,4 +1,4 @@
-"""Security headers shared by the project's web apps (chat server, explorer, review page).
+"""Security headers shared by the project's web apps (chat server, explorer, review page, eval server).
 
 Both apps render hostile text (whatever participants and models wrote), so
 both send the same strict policy: scripts and styles only from our own
