@@ -18,9 +18,10 @@ from sqlalchemy import text
 from tests.collect.collect_helpers import AGREE, PEER, all_turns, counts
 from wildchat.collect.client import network_pseudonym
 from wildchat.collect.db.session import make_engine
-from wildchat.collect.errors import ApiError
+from wildchat.collect.errors import api_error
 from wildchat.collect.ratelimit import RateLimiter
-from wildchat.httpsec import CONTENT_SECURITY_POLICY
+from wildchat.collect.refusals import RateLimited
+from wildchat.web.httpsec import CONTENT_SECURITY_POLICY
 
 MSG = {"model": "echo", "message": "hi"}
 
@@ -98,9 +99,9 @@ def test_unreachable_redis_falls_back_to_the_in_process_limiter(caplog: pytest.L
     caplog.set_level(logging.WARNING, logger="wildchat.collect.ratelimit")
     limiter.check_request("client-a")
     limiter.check_request("client-a")
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(RateLimited) as err:
         limiter.check_request("client-a")  # over the limit although Redis is down: not fail-open
-    assert err.value.status == 429 and err.value.code == "rate_limited"
+    assert api_error(err.value).status == 429 and err.value.code == "rate_limited"
     limiter.check_request("client-b")  # other clients keep their own budget
     assert limiter.degraded
     warnings = [r for r in caplog.records if "in-process limiter" in r.getMessage()]
@@ -118,7 +119,7 @@ def test_black_holed_redis_costs_at_most_the_timeout() -> None:
         limiter.check_request("k")
         first = time.monotonic() - start
         start = time.monotonic()
-        with pytest.raises(ApiError):
+        with pytest.raises(RateLimited):
             limiter.check_request("k")
         second = time.monotonic() - start
     assert first < 3.0  # one timeout (plus redis-py's own retry), not a hang

@@ -22,7 +22,8 @@ from tests.live_server import live_server
 from wildchat.collect.app import create_app
 from wildchat.collect.client import ClientInfo
 from wildchat.collect.db.models import ConsentRow, ConversationRow, TurnRow
-from wildchat.collect.errors import ApiError
+from wildchat.collect.errors import api_error
+from wildchat.collect.refusals import Refusal
 from wildchat.collect.settings import Settings
 from wildchat.collect.store import ExchangeOutcome, finish_exchange, record_consent, start_exchange
 from wildchat.collect.takedown import withdraw_consent
@@ -142,8 +143,8 @@ def test_withdraw_racing_many_chats_deletes_everything_of_that_consent(
                         ),
                     )
                     result = "stored"
-                except ApiError as exc:
-                    result = f"api{exc.status}"
+                except Refusal as exc:
+                    result = f"api{api_error(exc).status}"
                 except IntegrityError:
                     result = "reply_dropped"
                 with lock:

@@ -3,6 +3,11 @@
 ``{"error": "<stable code>", "message": "<human sentence>"}`` (plus
 ``retry_after`` seconds on 429).  Messages never echo request content or the
 client IP.  Validation errors name the field, not its value.
+
+Domain refusals (:mod:`wildchat.collect.refusals`, raised by the store, the
+rate limiter and the takedown code) get their HTTP status here, from
+:data:`REFUSAL_STATUS`, and nowhere else: :func:`api_error` is the one
+translation, used by the app's handler and by the gateway's OpenAI-shaped one.
 """
 
 from __future__ import annotations
@@ -15,7 +20,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["ApiError", "error_response", "install_error_handlers", "validation_message"]
+from wildchat.collect.refusals import (
+    BadParent,
+    ConsentGone,
+    RateLimited,
+    Refusal,
+    ReplyInProgress,
+    TurnLimit,
+    UnknownConversation,
+    UnknownParent,
+)
+
+__all__ = [
+    "REFUSAL_STATUS",
+    "ApiError",
+    "api_error",
+    "error_response",
+    "install_error_handlers",
+    "validation_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +52,28 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+
+
+#: The HTTP status of each domain refusal (a subclass not listed takes its nearest listed base's).
+REFUSAL_STATUS: dict[type[Refusal], int] = {
+    Refusal: 400,
+    BadParent: 400,
+    ConsentGone: 403,
+    UnknownConversation: 404,
+    UnknownParent: 404,
+    ReplyInProgress: 409,
+    TurnLimit: 429,
+    RateLimited: 429,
+}
+
+
+def api_error(exc: ApiError | Refusal) -> ApiError:
+    """``exc`` as an :class:`ApiError` (a refusal gets its status from :data:`REFUSAL_STATUS`)."""
+    if isinstance(exc, ApiError):
+        return exc
+    status = next(REFUSAL_STATUS[k] for k in type(exc).__mro__ if k in REFUSAL_STATUS)
+    retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+    return ApiError(status, exc.code, exc.message, retry_after=retry_after)
 
 
 def error_response(status: int, code: str, message: str, retry_after: int | None = None) -> JSONResponse:
@@ -62,8 +107,9 @@ _HTTP_CODES = {
 
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.retry_after)
+    assert isinstance(exc, ApiError | Refusal)
+    err = api_error(exc)
+    return error_response(err.status, err.code, err.message, err.retry_after)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -86,5 +132,6 @@ async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _internal_error)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(Refusal, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, select
 
 from wildchat.collect.db.models import ConversationRow, TurnRow
-from wildchat.collect.errors import ApiError
+from wildchat.collect.refusals import UnknownConversation
 
 __all__ = ["TITLE_CHARS", "get_conversation", "list_conversations"]
 
@@ -104,7 +104,7 @@ def get_conversation(engine: Engine, consent_id: str, conversation_id: str) -> d
             )
         ).first()
         if conv is None:
-            raise ApiError(404, "unknown_conversation", "no such conversation for this consent")
+            raise UnknownConversation("no such conversation for this consent")
         rows = conn.execute(
             select(
                 _TURNS.c.id,

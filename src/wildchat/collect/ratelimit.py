@@ -33,7 +33,7 @@ from limits import (
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from wildchat.collect.errors import ApiError
+from wildchat.collect.refusals import RateLimited
 
 __all__ = ["RateLimiter"]
 
@@ -116,20 +116,20 @@ class RateLimiter:
             retry = max(1, math.ceil(reset - time.time()))
         except Exception:  # the storage failed between the two calls: a safe upper bound
             retry = int(item.get_expiry())
-        raise ApiError(429, code, f"too many {what}; try again in {retry} s", retry_after=retry)
+        raise RateLimited(code, f"too many {what}; try again in {retry} s", retry)
 
     def check_request(self, key: str) -> None:
-        """Count one request; :class:`ApiError` 429 ``rate_limited`` when over the limit."""
+        """Count one request; :class:`RateLimited` ``rate_limited`` when over the limit."""
         self._hit(self._per_minute, key, "rate_limited", "requests per minute")
 
     def check_turn(self, key: str) -> None:
-        """Count one turn; :class:`ApiError` 429 ``daily_turn_limit`` when over the limit."""
+        """Count one turn; :class:`RateLimited` ``daily_turn_limit`` when over the limit."""
         self._hit(self._per_day, key, "daily_turn_limit", "turns today")
 
     def check_consent(self, key: str) -> None:
-        """Count one consent insert; :class:`ApiError` 429 ``consent_limit`` when over the hourly cap."""
+        """Count one consent insert; :class:`RateLimited` ``consent_limit`` when over the hourly cap."""
         self._hit(self._per_hour_consent, key, "consent_limit", "consents this hour")
 
     def check_render(self, key: str) -> None:
-        """Count one Markdown render; :class:`ApiError` 429 ``rate_limited`` when over the limit."""
+        """Count one Markdown render; :class:`RateLimited` ``rate_limited`` when over the limit."""
         self._hit(self._per_minute_render, key, "rate_limited", "render requests per minute")

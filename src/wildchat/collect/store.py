@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wildchat.collect.client import ClientInfo
 from wildchat.collect.db.models import ConsentDocumentRow, ConsentRow, ConversationRow, TurnRow
-from wildchat.collect.errors import ApiError
+from wildchat.collect.refusals import BadParent, ConsentGone, TurnLimit, UnknownConversation, UnknownParent
 from wildchat.schema import Message
 
 __all__ = [
@@ -197,12 +197,40 @@ def _dialect(s: Any) -> str:
 
 
 def _check_live(s: Any, consent_id: str) -> None:
-    """403 unless the consent exists and is not withdrawn (shared row lock on PostgreSQL)."""
+    """:class:`ConsentGone` unless the consent exists and is not withdrawn (shared row lock on PostgreSQL)."""
     live = s.execute(_LIVE_CONSENT, {"consent": consent_id}).first()
     if live is None or live.withdrawn_at is not None:
-        raise ApiError(
-            403, "consent_required", "consent withdrawn or not found; please agree to the terms again"
-        )
+        raise ConsentGone("consent withdrawn or not found; please agree to the terms again")
+
+
+def _branch_point(
+    s: Any, consent_id: str, conversation_id: str, parent_id: int | None, max_turns: int
+) -> tuple[int | None, list[Message], int]:
+    """``(parent turn id, history up to it, index of the new turn)`` in an existing conversation.
+
+    Locks the conversation row; refuses someone else's conversation, a
+    conversation at its turn limit and a parent that is not one of its
+    assistant turns.  ``parent_id`` ``None`` follows the latest assistant turn,
+    ``0`` starts a new root branch.
+    """
+    owner = s.execute(_LOCK_CONVERSATION, {"cid": conversation_id}).scalar_one_or_none()
+    if owner is None or owner != consent_id:
+        raise UnknownConversation("no such conversation for this consent")
+    rows = {r.id: r for r in s.execute(_BRANCH_ROWS, {"cid": conversation_id})}
+    if sum(1 for r in rows.values() if r.role == "user") >= max_turns:
+        raise TurnLimit(f"this conversation reached its limit of {max_turns} turns")
+    if parent_id is None:
+        parent_id = _latest_assistant(rows)
+    elif parent_id == 0:
+        parent_id = None
+    if parent_id is None:
+        return None, [], 0
+    parent = rows.get(parent_id)
+    if parent is None:
+        raise UnknownParent("parent_id is not a turn of this conversation")
+    if parent.role != "assistant":
+        raise BadParent("parent_id must name an assistant turn")
+    return parent_id, _branch(rows, parent_id), parent.turn_index + 1
 
 
 def _start(
@@ -215,34 +243,16 @@ def _start(
     max_turns: int,
     now: datetime,
 ) -> PreparedExchange:
-    history: list[Message] = []
-    index = 0
     _check_live(s, consent_id)
     if conversation_id is None:
         if parent_id:
-            raise ApiError(400, "bad_parent", "parent_id needs the conversation_id it belongs to")
-        parent_id = None
+            raise BadParent("parent_id needs the conversation_id it belongs to")
+        history: list[Message] = []
+        parent_id, index = None, 0
         conversation_id = uuid.uuid4().hex
         s.execute(_INSERT_CONVERSATION, {"id": conversation_id, "consent_id": consent_id, "created_at": now})
     else:
-        owner = s.execute(_LOCK_CONVERSATION, {"cid": conversation_id}).scalar_one_or_none()
-        if owner is None or owner != consent_id:
-            raise ApiError(404, "unknown_conversation", "no such conversation for this consent")
-        rows = {r.id: r for r in s.execute(_BRANCH_ROWS, {"cid": conversation_id})}
-        if sum(1 for r in rows.values() if r.role == "user") >= max_turns:
-            raise ApiError(429, "max_turns", f"this conversation reached its limit of {max_turns} turns")
-        if parent_id is None:
-            parent_id = _latest_assistant(rows)
-        elif parent_id == 0:
-            parent_id = None
-        if parent_id is not None:
-            parent = rows.get(parent_id)
-            if parent is None:
-                raise ApiError(404, "unknown_parent", "parent_id is not a turn of this conversation")
-            if parent.role != "assistant":
-                raise ApiError(400, "bad_parent", "parent_id must name an assistant turn")
-            history = _branch(rows, parent_id)
-            index = parent.turn_index + 1
+        parent_id, history, index = _branch_point(s, consent_id, conversation_id, parent_id, max_turns)
     turn_id = s.execute(
         _INSERT_TURN,
         {
@@ -279,16 +289,18 @@ def start_exchange(
     max_turns: int,
     now: datetime,
 ) -> PreparedExchange:
-    """Validate the branch point and store the user turn (one transaction)."""
+    """Validate the branch point and store the user turn (one transaction).
+
+    Raises a :class:`~wildchat.collect.refusals.Refusal` (nothing stored) for a
+    withdrawn consent, someone else's conversation, a bad parent or the turn limit.
+    """
 
     def run() -> PreparedExchange:
         try:
             with sf.begin() as s:
                 return _start(s, consent_id, conversation_id, parent_id, message, client, max_turns, now)
         except IntegrityError as exc:  # the consent row is gone (database reset, withdrawal)
-            raise ApiError(
-                403, "consent_required", "consent not found; please agree to the terms again"
-            ) from exc
+            raise ConsentGone("consent not found; please agree to the terms again") from exc
 
     return retrying(run)
 

@@ -31,9 +31,9 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 from sqlalchemy.exc import OperationalError
 
 from wildchat.collect.db.models import ConsentRow, ConversationRow, LedgerRow, TurnRow
-from wildchat.collect.errors import ApiError
 from wildchat.collect.gateway.keys import revoke_all as revoke_all_keys
 from wildchat.collect.gateway.tombstones import tombstone_addresses
+from wildchat.collect.refusals import ConsentGone, ReplyInProgress, UnknownConversation
 from wildchat.ledger import LedgerEntry, LedgerError, LedgerKey
 
 __all__ = [
@@ -180,12 +180,15 @@ def erase_conversations(
 
 
 def _live_consent(conn: Connection, consent_id: str, *, exclusive: bool = False) -> None:
-    """403 unless the consent exists and is not withdrawn; locks its row (shared or exclusive)."""
+    """:class:`ConsentGone` unless the consent exists and is not withdrawn; locks its row.
+
+    The lock is shared, or exclusive with ``exclusive``.
+    """
     query = select(_CONSENTS.c.withdrawn_at).where(_CONSENTS.c.id == consent_id)
     query = query.with_for_update(read=not exclusive)
     row = conn.execute(query).first()
     if row is None or row.withdrawn_at is not None:
-        raise ApiError(403, "consent_required", "consent withdrawn or not found; agree to the terms again")
+        raise ConsentGone("consent withdrawn or not found; agree to the terms again")
 
 
 def _owned(conn: Connection, consent_id: str, conversation_id: str) -> None:
@@ -193,7 +196,7 @@ def _owned(conn: Connection, consent_id: str, conversation_id: str) -> None:
         select(_CONVS.c.consent_id).where(_CONVS.c.id == conversation_id).with_for_update()
     ).scalar_one_or_none()
     if owner is None or owner != consent_id:
-        raise ApiError(404, "unknown_conversation", "no such conversation for this consent")
+        raise UnknownConversation("no such conversation for this consent")
 
 
 def _reply_in_flight(conn: Connection, conversation_id: str, since: datetime) -> bool:
@@ -212,8 +215,9 @@ def delete_conversation(
 ) -> None:
     """A participant deletes one of their conversations (one transaction).
 
-    404 if it is not theirs (or already deleted), 409 while a reply to it is
-    still streaming (newer than ``stream_window_s``), 403 after withdrawal.
+    :class:`UnknownConversation` if it is not theirs (or already deleted),
+    :class:`ReplyInProgress` while a reply to it is still streaming (newer
+    than ``stream_window_s``), :class:`ConsentGone` after withdrawal.
     """
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -221,9 +225,7 @@ def delete_conversation(
         _live_consent(conn, consent_id)
         _owned(conn, consent_id, conversation_id)
         if _reply_in_flight(conn, conversation_id, now - timedelta(seconds=stream_window_s)):
-            raise ApiError(
-                409, "reply_in_progress", "a reply in this conversation is still being written; try again"
-            )
+            raise ReplyInProgress("a reply in this conversation is still being written; try again")
         erase_conversations(conn, key, [conversation_id], cause="participant", now=now)
     _flush_sqlite(engine)
 

@@ -33,7 +33,7 @@ from starlette.responses import Response
 from wildchat.collect.backends.base import GenerationParams
 from wildchat.collect.body import read_json
 from wildchat.collect.deps import AppServices, Client
-from wildchat.collect.errors import ApiError
+from wildchat.collect.errors import ApiError, api_error
 from wildchat.collect.gateway.keys import KeyOwner, KeyRefused, authenticate, key_prefix
 from wildchat.collect.gateway.logging import address_key, start_gateway_exchange
 from wildchat.collect.gateway.shape import (
@@ -45,6 +45,7 @@ from wildchat.collect.gateway.shape import (
     parse_request,
 )
 from wildchat.collect.gateway.stream import GatewayExchange, GatewayStream
+from wildchat.collect.refusals import Refusal
 from wildchat.collect.services import Services
 
 __all__ = ["StreamSlots", "router"]
@@ -139,11 +140,16 @@ async def _owner(request: Request, services: Services) -> KeyOwner:
 
 
 async def _guard(handler: Awaitable[Response]) -> Response:
-    """Run a handler; every :class:`ApiError` becomes OpenAI's error shape."""
+    """Run a handler; every :class:`ApiError` or refusal becomes OpenAI's error shape.
+
+    A refusal's status comes from the same table as on the page
+    (:func:`wildchat.collect.errors.api_error`); only the body's shape differs.
+    """
     try:
         return await handler
-    except ApiError as exc:
-        return openai_error(exc.status, exc.code, exc.message, exc.retry_after)
+    except (ApiError, Refusal) as exc:
+        err = api_error(exc)
+        return openai_error(err.status, err.code, err.message, err.retry_after)
 
 
 @router.get("/models", response_model=None)

@@ -23,6 +23,7 @@ import orjson
 from fastapi.responses import JSONResponse
 
 from wildchat.collect.errors import ApiError
+from wildchat.collect.refusals import TurnLimit
 from wildchat.schema import Message
 
 __all__ = [
@@ -195,7 +196,11 @@ def _options(body: dict[str, Any], req: ChatCompletionRequest) -> None:
 
 
 def parse_request(body: Any, limits: ParseLimits) -> ChatCompletionRequest:
-    """Validate a decoded body (:class:`ApiError` 400/413/429 with a clear message; nothing echoed)."""
+    """Validate a decoded body; nothing echoed in errors.
+
+    :class:`ApiError` 400/413 with a clear message for a malformed body,
+    :class:`~wildchat.collect.refusals.TurnLimit` past the turn limit.
+    """
     if not isinstance(body, dict):
         raise _bad("body must be a JSON object")
     model = body.get("model")
@@ -217,7 +222,7 @@ def parse_request(body: Any, limits: ParseLimits) -> ChatCompletionRequest:
     if not messages[-1].content.strip():
         raise _bad("messages: the last user message is empty", "empty_message")
     if sum(m.role == "user" for m in messages) > limits.max_turns:
-        raise ApiError(429, "max_turns", f"this conversation reached its limit of {limits.max_turns} turns")
+        raise TurnLimit(f"this conversation reached its limit of {limits.max_turns} turns")
     req = ChatCompletionRequest(model=model, messages=messages, unsupported=unsupported)
     _options(body, req)
     return req

@@ -29,6 +29,7 @@ from wildchat.collect.body import read_json
 from wildchat.collect.deps import AppServices, Client, ValidConsent
 from wildchat.collect.errors import ApiError
 from wildchat.collect.mydata import get_conversation, list_conversations
+from wildchat.collect.refusals import ConsentGone, UnknownConversation
 from wildchat.collect.routes.consent import is_withdrawn
 from wildchat.collect.services import Services
 from wildchat.collect.takedown import delete_conversation, withdraw_consent
@@ -49,12 +50,12 @@ def ledger_key(services: Services) -> LedgerKey:
 
 async def _live(services: Services, consent_id: str) -> None:
     if await anyio.to_thread.run_sync(is_withdrawn, services, consent_id, limiter=services.db_limiter):
-        raise ApiError(403, "consent_required", "consent withdrawn or not found; agree to the terms again")
+        raise ConsentGone("consent withdrawn or not found; agree to the terms again")
 
 
 def _conversation_id(value: str) -> str:
     if not _ID.match(value):
-        raise ApiError(404, "unknown_conversation", "no such conversation for this consent")
+        raise UnknownConversation("no such conversation for this consent")
     return value
 
 

@@ -23,6 +23,7 @@ from wildchat.collect.body import read_json
 from wildchat.collect.deps import AppServices, Client, ValidConsent
 from wildchat.collect.errors import ApiError
 from wildchat.collect.markdown import render_markdown
+from wildchat.collect.refusals import ConsentGone
 from wildchat.collect.routes.consent import is_withdrawn
 
 router = APIRouter(prefix="/api")
@@ -38,7 +39,7 @@ async def render(
     """Render one Markdown text (a model reply) to safe HTML."""
     withdrawn = partial(is_withdrawn, services, consent.consent_id)
     if await anyio.to_thread.run_sync(withdrawn, limiter=services.db_limiter):
-        raise ApiError(403, "consent_required", "consent withdrawn or not found; agree to the terms again")
+        raise ConsentGone("consent withdrawn or not found; agree to the terms again")
     if services.limiter.remote:
         await anyio.to_thread.run_sync(services.limiter.check_render, client.rate_key)
     else:
