@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -49,6 +49,17 @@ def sse(payload: dict[str, Any] | str) -> bytes:
 
 
 @dataclass
+class _Reply:
+    """The reply as it arrives: all text so far, what is not sent yet, and how it ended."""
+
+    parts: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # deltas not yet sent (merged within flush_s)
+    finish: str = "stop"
+    usage: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass
 class Exchange:
     """Everything needed to generate and store one reply."""
 
@@ -64,67 +75,69 @@ class Exchange:
 
     async def run(self, emit: Emit) -> None:
         """Stream the reply through ``emit``; store it whatever happens."""
-        parts: list[str] = []
-        pending: list[str] = []  # deltas not yet sent (coalesced within flush_s)
-        last_flush = -1e9
-        finish = "stop"
-        usage: dict[str, Any] | None = None
-        error: str | None = None
+        reply = _Reply()
         cancelled = anyio.get_cancelled_exc_class()
         try:
-            with anyio.fail_after(self.timeout_s):
-                async with aclosing(self.backend.stream(self.prepared.history, self.params)) as chunks:
-                    async for chunk in chunks:
-                        if chunk.delta:
-                            parts.append(chunk.delta)
-                            pending.append(chunk.delta)
-                            now = time.monotonic()
-                            if now - last_flush >= self.flush_s:
-                                await emit(sse({"delta": "".join(pending)}))
-                                pending.clear()
-                                last_flush = now
-                        if chunk.finish_reason:
-                            finish = chunk.finish_reason
-                        if chunk.usage is not None:
-                            usage = chunk.usage
+            await self._generate(reply, emit)
         except TimeoutError:
-            finish, error = "timeout", f"no complete reply within {self.timeout_s:g} s"
+            reply.finish, reply.error = "timeout", f"no complete reply within {self.timeout_s:g} s"
         except cancelled:
             self.client_gone = True
             raise
         except (OSError, ClientDisconnect):  # a send failed: the client is gone
             self.client_gone = True
         except Exception as exc:
-            finish, error = "error", f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+            reply.finish, reply.error = "error", f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
         finally:
             if self.client_gone:
-                finish = "client_disconnect"
-            outcome = ExchangeOutcome(
-                content="".join(parts),
-                finish_reason=finish,
-                finished_at=datetime.now(UTC),
-                model=self.model_name,
-                backend_model=self.backend.model_id,
-                params=self.params.as_dict(),
-                usage=usage,
-                error=error,
-            )
+                reply.finish = "client_disconnect"
             with anyio.CancelScope(shield=True):
-                turn_id = await self._store(outcome)
+                turn_id = await self._store(self._outcome(reply))
         if self.client_gone:
             return
-        if pending:
-            await emit(sse({"delta": "".join(pending)}))
+        if reply.pending:
+            await emit(sse({"delta": "".join(reply.pending)}))
         final: dict[str, Any] = {
             "conversation_id": self.prepared.conversation_id,
             "user_turn_id": self.prepared.user_turn_id,
             "assistant_turn_id": turn_id,
-            "finish_reason": finish,
+            "finish_reason": reply.finish,
         }
-        if error is not None:
-            final["error"] = "the model failed to answer" if finish == "error" else error
+        if reply.error is not None:
+            final["error"] = "the model failed to answer" if reply.finish == "error" else reply.error
         await emit(sse(final))
         await emit(sse("[DONE]"))
+
+    async def _generate(self, reply: _Reply, emit: Emit) -> None:
+        """Read the backend into ``reply`` within the deadline; deltas go out merged per ``flush_s``."""
+        last_flush = -1e9
+        with anyio.fail_after(self.timeout_s):
+            async with aclosing(self.backend.stream(self.prepared.history, self.params)) as chunks:
+                async for chunk in chunks:
+                    if chunk.delta:
+                        reply.parts.append(chunk.delta)
+                        reply.pending.append(chunk.delta)
+                        now = time.monotonic()
+                        if now - last_flush >= self.flush_s:
+                            await emit(sse({"delta": "".join(reply.pending)}))
+                            reply.pending.clear()
+                            last_flush = now
+                    if chunk.finish_reason:
+                        reply.finish = chunk.finish_reason
+                    if chunk.usage is not None:
+                        reply.usage = chunk.usage
+
+    def _outcome(self, reply: _Reply) -> ExchangeOutcome:
+        return ExchangeOutcome(
+            content="".join(reply.parts),
+            finish_reason=reply.finish,
+            finished_at=datetime.now(UTC),
+            model=self.model_name,
+            backend_model=self.backend.model_id,
+            params=self.params.as_dict(),
+            usage=reply.usage,
+            error=reply.error,
+        )
 
     async def _store(self, outcome: ExchangeOutcome) -> int | None:
         try:
