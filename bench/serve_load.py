@@ -41,9 +41,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serve_load_client import Plan
 from serve_load_gateway import run_apps
 from serve_load_stats import Stored, summarize, verify
-from serve_load_users import Plan, run_users
+from serve_load_users import run_users
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 CLK_TCK = os.sysconf("SC_CLK_TCK")

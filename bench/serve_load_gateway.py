@@ -7,7 +7,8 @@ request carrying the whole history so far (as chat apps do), the previous
 reply included -- the replay backend's echo reply is computed locally, so the
 load generator never parses the 200 chunks.  The same share of hang-ups as
 the page mode; the outcome is the final chunk's ``finish_reason``, or
-``error`` for an ``error`` event.
+``error`` for an ``error`` event.  What this shares with the page users lives
+in ``serve_load_client.py``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 from typing import Any
 
 import httpx
-from serve_load_users import FILLER, Plan, Result, consent
+from serve_load_client import Plan, Result, consent, new_client, run_together, stream_tail
 
 from wildchat.collect.backends.replay import echo_words
+
+__all__ = ["app_user", "one_request", "run_apps"]
 
 
 def _outcome(tail: bytes) -> str:
@@ -38,36 +40,12 @@ async def one_request(
     client: httpx.AsyncClient, plan: Plan, idx: int, history: list[dict[str, str]], hang_up_s: float | None
 ) -> tuple[Result, str]:
     """One streamed completion; returns the result and the new user message."""
-    rng = random.Random(plan.seed * 1_000_003 + idx)
-    marker = f"bench-{plan.tag}-{idx:07d}"
-    message = " ".join([marker, *rng.sample(FILLER, k=rng.randint(5, len(FILLER)))])
+    marker, message = plan.message(idx)
     body = {"model": plan.model, "stream": True, "messages": [*history, {"role": "user", "content": message}]}
     res = Result(marker=marker)
-    t0 = time.perf_counter()
-    try:
-        async with client.stream("POST", "/v1/chat/completions", json=body) as resp:
-            res.status = resp.status_code
-            res.headers_s = time.perf_counter() - t0
-            if resp.status_code != 200:
-                await resp.aread()
-                res.outcome, res.detail = f"http_{resp.status_code}", resp.text[:200]
-                return res, message
-            tail = b""
-            async for chunk in resp.aiter_raw():
-                if not chunk:
-                    continue
-                elapsed = time.perf_counter() - t0
-                if res.first_delta_s is None:
-                    res.first_delta_s = elapsed
-                tail = (tail + chunk)[-4096:]
-                if hang_up_s is not None and elapsed - res.first_delta_s >= hang_up_s:
-                    res.outcome = "disconnect"
-                    break
-            else:
-                res.outcome = _outcome(tail)
-    except httpx.HTTPError as exc:
-        res.detail = type(exc).__name__
-    res.total_s = time.perf_counter() - t0
+    tail = await stream_tail(client, "/v1/chat/completions", body, res, hang_up_s)
+    if tail is not None:
+        res.outcome = _outcome(tail)
     return res, message
 
 
@@ -75,9 +53,7 @@ async def app_user(
     base_url: str, plan: Plan, user_no: int, ready: asyncio.Event, keyed: list[int], tokens: int
 ) -> None:
     rng = random.Random(plan.seed * 7919 + user_no)
-    timeout = httpx.Timeout(120.0, connect=30.0)
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
+    async with new_client(base_url) as client:
         await consent(client)
         key = (await client.post("/api/keys")).json()["key"]
         client.cookies.clear()  # from here on only the key: an app has no cookie
@@ -89,8 +65,7 @@ async def app_user(
         while (idx := plan.take()) is not None:
             if left <= 0:
                 history, left = [], rng.randint(1, 5)
-            hang_up = rng.uniform(0.0, plan.hang_up_within_s) if rng.random() < plan.disconnect_rate else None
-            res, message = await one_request(client, plan, idx, history, hang_up)
+            res, message = await one_request(client, plan, idx, history, plan.hang_up(rng))
             plan.results.append(res)
             left -= 1
             if res.outcome == "stop":
@@ -102,15 +77,8 @@ async def app_user(
 
 async def run_apps(base_url: str, plan: Plan, users: int, tokens: int) -> tuple[float, float]:
     """Run ``users`` apps over ``plan``; returns (load-phase wall seconds, client CPU seconds)."""
-    ready = asyncio.Event()
-    keyed: list[int] = []
-    tasks = [asyncio.create_task(app_user(base_url, plan, u, ready, keyed, tokens)) for u in range(users)]
-    while len(keyed) < users:
-        failed = [t for t in tasks if t.done() and t.exception()]
-        if failed:
-            raise RuntimeError(f"key setup failed: {failed[0].exception()!r}")
-        await asyncio.sleep(0.05)
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    ready.set()
-    await asyncio.gather(*tasks)
-    return time.perf_counter() - t0, time.process_time() - cpu0
+
+    async def one(user_no: int, ready: asyncio.Event, keyed: list[int]) -> None:
+        await app_user(base_url, plan, user_no, ready, keyed, tokens)
+
+    return await run_together(users, one, "key setup")

@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from typing import Any, NamedTuple
 
-from serve_load_users import Result
+from serve_load_client import Result
 
 
 def percentile(values: list[float], q: float) -> float | None:
