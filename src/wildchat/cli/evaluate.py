@@ -8,12 +8,12 @@ inputs (named in the message).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from wildchat.cli.evaluate_output import nll_progress, print_judge, print_nll
 
 if TYPE_CHECKING:
     from wildchat.evaluate.endpoints import Endpoint
@@ -126,68 +126,16 @@ def _run_nll(
     from wildchat.train.models import ModelLoadError
 
     try:
-        with _nll_progress() as (say, progress):
+        with nll_progress() as (say, progress):
             result = run_nll(models, names, data, out, settings, log=say, progress=progress)
     except (ModelLoadError, FileNotFoundError, ValueError) as exc:
         _err(f"wildchat eval nll: {exc}")
         raise typer.Exit(2) from exc
-    _print_nll(result)
+    print_nll(result)
     if all(c["mean_nll"] is None for c in result["cells"]):
         _err("wildchat eval nll: no conversation could be scored")
         raise typer.Exit(1)
     typer.echo(f"wrote {out / 'nll.json'}, {out / 'nll.csv'}, {out / 'nll_heatmap.png'}")
-
-
-@contextmanager
-def _nll_progress() -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
-    """A stderr progress bar over the tokens to score (tokens/s, ETA), and a log that prints above it."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("scoring"),
-        BarColumn(),
-        TaskProgressColumn(),
-        MofNCompleteColumn(),
-        TextColumn("tokens"),
-        TextColumn("{task.fields[rate]} tok/s"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    task = bar.add_task("scoring", total=None, rate="-")
-
-    def progress(done: int, total: int) -> None:
-        elapsed = bar.tasks[0].elapsed or 0.0
-        bar.update(task, completed=done, total=total, rate=f"{done / elapsed:.0f}" if elapsed > 0 else "-")
-
-    with bar:
-        yield (lambda msg: bar.console.print(msg, highlight=False, markup=False, soft_wrap=True)), progress
-
-
-def _print_nll(result: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    m = result["matrix"]
-    table = Table(title="NLL per assistant token (lower is better)")
-    table.add_column("model")
-    for d in m["datasets"]:
-        table.add_column(d, justify="right")
-    for name, row in zip(m["models"], m["mean_nll"], strict=True):
-        table.add_row(name, *("n/a" if v is None else f"{v:.3f}" for v in row))
-    Console().print(table)
 
 
 _AnswersFrom = Annotated[
@@ -308,7 +256,7 @@ def _run_judge(run: JudgeRun) -> None:
     except (QuestionFileError, ValueError) as exc:
         _err(f"wildchat eval judge: {exc}")
         raise typer.Exit(2) from exc
-    _print_judge(summary)
+    print_judge(summary)
     u = summary["judgments"]
     if u["unusable"]:
         reasons = ", ".join(f"{k}: {v}" for k, v in u["unusable_by_reason"].items())
@@ -317,46 +265,6 @@ def _run_judge(run: JudgeRun) -> None:
         _err("wildchat eval judge: no usable judgment")
         raise typer.Exit(1)
     typer.echo(f"wrote {run.out / 'summary.json'}")
-
-
-def _fmt(est: dict[str, Any] | None) -> str:
-    if not est:
-        return "n/a"
-    return f"{est['value']:.2f} [{est['ci_low']:.2f}, {est['ci_high']:.2f}]"
-
-
-def _print_judge(summary: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    if summary["single"]:
-        turns = sorted({k for e in summary["single"].values() for k in e if k.startswith("turn_")})
-        t = Table(title=f"Single-answer grades 1-10: median / mean [95% CI] ({summary['judge']['model']})")
-        t.add_column("model")
-        for k in [*turns, "overall"]:
-            t.add_column(f"{k.replace('_', ' ')} median", justify="right")
-            t.add_column(f"{k.replace('_', ' ')} mean", justify="right")
-        for model, e in summary["single"].items():
-            cells = []
-            for k in [*turns, "overall"]:
-                cells += [_fmt(e[k]["median"]), _fmt(e[k]["mean"])]
-            t.add_row(model, *cells)
-        console.print(t)
-    if summary["pairwise"]:
-        t = Table(title="Pairwise (both orders; disagreement = tie)")
-        for col in ("model", "opponent", "win", "tie", "loss", "win rate [95% CI]"):
-            t.add_column(col, justify="right" if col not in ("model", "opponent") else "left")
-        for r in summary["pairwise"]:
-            t.add_row(
-                r["model"],
-                r["opponent"],
-                str(r["win"]),
-                str(r["tie"]),
-                str(r["loss"]),
-                _fmt(r.get("win_rate")),
-            )
-        console.print(t)
 
 
 @eval_app.command("serve-model")
