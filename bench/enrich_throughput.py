@@ -26,8 +26,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from wildchat.curate.stages.batch import pipeline_schema
 from wildchat.curate.stages.base import Stage
+from wildchat.curate.stages.batch import pipeline_schema
 from wildchat.schema import Conversation, Turn, release_schema, to_row
 
 ROOT = Path(__file__).resolve().parents[1]
