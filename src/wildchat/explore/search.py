@@ -7,7 +7,9 @@ Plans (chosen per request; every one keeps the exact total and a keyset cursor):
   answered without touching the conversations;
 * **browse** (no text): filters only, newest first;
 * **total**: :func:`~wildchat.explore.counts.count_matches`, cached per query
-  and index version (:class:`~wildchat.explore.counts.CountCache`);
+  and index version (:class:`~wildchat.explore.counts.CountCache`); frequent
+  words with several words or filters are counted from in-memory row sets
+  (:class:`~wildchat.explore.bitmaps.RowSets`, SQLite);
 * **selective filters** (fewer filtered rows than 1/FILTER_FIRST_RATIO of the
   matches) on SQLite: :func:`~wildchat.explore.ranking.page_within`, one pass;
 * **relevance**: :func:`~wildchat.explore.ranking.ranked_page` -- exact bm25
@@ -31,6 +33,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from wildchat.explore import counts as counts_module
 from wildchat.explore import ranking
+from wildchat.explore.bitmaps import RowSets
 from wildchat.explore.counts import DEFERRED, CountCache, Counts, Snapshot, count_matches, join_total
 from wildchat.explore.filters import cannot_match, filter_conditions, query_terms
 from wildchat.explore.hits import HIT_COLUMNS, DatasetNames, hits_with_snippets, page_of_prompts
@@ -62,6 +65,7 @@ class SearchPlanner:
         self.dialect = dialect
         self.names = names
         self.cache = CountCache()
+        self.rowsets = RowSets()
         self._local = threading.local()
 
     @property
@@ -133,9 +137,16 @@ class SearchPlanner:
         """Cached counts; a relevance query may leave its join count to the window pass."""
         hit = self.cache.get(self._key(req))
         if hit is None:
-            ids = self.dialect.match_ids().subquery("mi")
             ratio = counts_module.FILTER_FIRST_RATIO
-            hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio, defer_join, req.terms)
+            fast = self.rowsets.counts(conn, self.dialect, self.names, req.snap, req.query, req.terms)
+            if fast is not None:  # exact, from the in-memory row sets
+                hit, filtered = fast
+                hit = replace(hit, filter_first=bool(req.conds) and filtered < -(-hit.matches // ratio))
+            else:
+                ids = self.dialect.match_ids().subquery("mi")
+                hit = count_matches(
+                    conn, self.dialect, req.conds, ids, req.params, ratio, defer_join, req.terms
+                )
             self.cache.put(self._key(req), hit)
         return hit
 

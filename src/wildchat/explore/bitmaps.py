@@ -1,0 +1,204 @@
+"""Exact totals for frequent words from row sets held in memory (SQLite).
+
+At hundreds of thousands of conversations, the exact total of a frequent word
+AND another frequent word (``how to``), or of a frequent word with a broad
+filter (a language, a month), costs SQLite one step per match: the AND of two
+long doclists, or a lookup of every match in ``conversations`` -- 100-500 ms
+at 424,000 conversations.  Here the filter columns of every conversation (a
+few bytes each) and, per frequent token, the rows it occurs in (a boolean
+array indexed by row id) are held in memory, so such a total is an AND of
+arrays and a count: about a millisecond once the arrays are in.
+
+Exactness: everything is read at one :attr:`Snapshot.version` and used only
+while the index still has that version (a build changes it; then the SQL
+plans answer until the arrays are read again).  A token's rows are exactly
+the rows of its FTS5 MATCH, and a filter keeps exactly the rows its WHERE
+condition (:func:`~wildchat.explore.filters.filter_conditions`) keeps: NULL
+never equals a value nor passes a range.  Filters on ``hashed_ip`` and
+``conversation_id`` (selective by nature) and phrases stay with SQL.
+
+The columns are read in a background thread (about a second per 400,000
+rows) the first time a search could use them; searches never wait for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, select
+
+from wildchat.explore.counts import Counts, Snapshot
+from wildchat.explore.hits import DatasetNames
+from wildchat.explore.model import SearchQuery
+from wildchat.explore.rows import to_micros
+from wildchat.explore.tables import NO_TS, conversations
+from wildchat.explore.tokens import Terms
+
+__all__ = ["BITMAP_MIN_DOCS", "RowSets"]
+
+c = conversations.c
+#: Tokens matching at least this many conversations get an in-memory row set (below, SQL is quick).
+BITMAP_MIN_DOCS = 20_000
+#: Token row sets kept (LRU); one byte per conversation each.
+TOKEN_CACHE_SIZE = 64
+_TEXT = ("model", "language", "country", "state")
+_BOOL = ("toxic", "redacted", "jailbreak")
+_COLUMNS = ("id", "dataset_id", *_TEXT, "ts", "turn", *_BOOL)
+
+
+class _Columns:
+    """The filter columns of every conversation as arrays indexed by row id (absent ids never match)."""
+
+    def __init__(self, rows: Sequence[Any], version: tuple[Any, ...]) -> None:
+        self.version = version
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        self.size = int(ids.max()) + 1 if len(rows) else 1
+        self.present = np.zeros(self.size, dtype=bool)
+        self.present[ids] = True
+        self.codes: dict[str, dict[str, int]] = {}
+        self.arrays: dict[str, np.ndarray[Any, Any]] = {}
+        for j, name in enumerate(_COLUMNS[1:], start=1):
+            if name in _TEXT:
+                codes: dict[str, int] = {}
+                values = [-1 if r[j] is None else codes.setdefault(r[j], len(codes)) for r in rows]
+                self.codes[name] = codes
+            elif name in _BOOL:
+                values = [-1 if r[j] is None else int(bool(r[j])) for r in rows]
+            else:
+                values = [int(r[j]) for r in rows]
+            full = np.full(self.size, -1, dtype=np.int64)
+            full[ids] = np.asarray(values, dtype=np.int64)
+            self.arrays[name] = full
+
+    def mask(self, conn: Connection, names: DatasetNames, q: SearchQuery) -> np.ndarray[Any, Any] | None:
+        """Rows passing the filters of ``q`` (as SQL would), or ``None`` for a filter kept in SQL."""
+        if q.hashed_ip is not None or q.conversation_id is not None:
+            return None
+        keep = self.present.copy()
+        if q.dataset is not None:
+            ids = names.ids_of(conn, q.dataset)
+            keep &= self.arrays["dataset_id"] == (ids[0] if ids else -1)
+        for name in _TEXT:
+            value = getattr(q, name)
+            if value is not None:
+                keep &= self.arrays[name] == self.codes[name].get(value, -2)
+        for name in _BOOL:
+            value = getattr(q, name)
+            if value is not None:
+                keep &= self.arrays[name] == int(bool(value))
+        turn, ts = self.arrays["turn"], self.arrays["ts"]
+        if q.min_turns is not None:
+            keep &= turn >= q.min_turns
+        if q.max_turns is not None:
+            keep &= turn <= q.max_turns
+        if q.since is not None:
+            keep &= ts >= to_micros(q.since)
+        if q.until is not None:
+            keep &= (ts <= to_micros(q.until)) & (ts != NO_TS)
+        return keep
+
+
+class RowSets:
+    """Filter columns and frequent tokens' row sets of one index version (thread-safe)."""
+
+    def __init__(self, min_docs: int = BITMAP_MIN_DOCS) -> None:
+        self.min_docs = min_docs
+        self._lock = threading.Lock()
+        self._columns: _Columns | None = None
+        self._loading: tuple[Any, ...] | None = None
+        self._tokens: OrderedDict[tuple[tuple[Any, ...], str], np.ndarray[Any, Any]] = OrderedDict()
+
+    def load(self, conn: Connection, version: tuple[Any, ...]) -> None:
+        """Read the filter columns of ``version`` now (the background loader calls this)."""
+        rows = conn.execute(select(*(getattr(c, n) for n in _COLUMNS))).all()
+        columns = _Columns(rows, version)
+        with self._lock:
+            self._columns = columns
+            self._tokens.clear()
+
+    def _columns_for(self, engine: Engine, version: tuple[Any, ...]) -> _Columns | None:
+        """The columns of ``version`` if read; else start reading them in the background."""
+        with self._lock:
+            if self._columns is not None and self._columns.version == version:
+                return self._columns
+            if self._loading == version:
+                return None
+            self._loading = version
+
+        def run() -> None:
+            try:
+                with engine.connect() as conn:
+                    if Snapshot.read(conn).version == version:
+                        self.load(conn, version)
+            finally:
+                with self._lock:
+                    if self._loading == version:
+                        self._loading = None
+
+        threading.Thread(target=run, name="explore-rowsets", daemon=True).start()
+        return None
+
+    def _token_rows(self, conn: Connection, cols: _Columns, token: str) -> np.ndarray[Any, Any]:
+        key = (cols.version, token)
+        with self._lock:
+            hit = self._tokens.get(key)
+            if hit is not None:
+                self._tokens.move_to_end(key)
+                return hit
+        q = '"' + token.replace('"', '""') + '"'
+        joined = conn.exec_driver_sql(
+            "SELECT group_concat(rowid) FROM conv_fts WHERE conv_fts MATCH ?", (q,)
+        ).scalar()
+        rows = np.zeros(cols.size, dtype=bool)
+        if joined:
+            ids = np.array(str(joined).split(","), dtype=np.int64)
+            rows[ids[ids < cols.size]] = True  # (a row past the columns belongs to a newer version)
+        with self._lock:
+            self._tokens[key] = rows
+            while len(self._tokens) > TOKEN_CACHE_SIZE:
+                self._tokens.popitem(last=False)
+        return rows
+
+    def counts(
+        self,
+        conn: Connection,
+        dialect: Any,
+        names: DatasetNames,
+        snap: Snapshot,
+        q: SearchQuery,
+        terms: Terms,
+    ) -> tuple[Counts, int] | None:
+        """``(Counts, filtered rows)`` from the row sets, or ``None`` where SQL should count.
+
+        Used for free text of plain tokens that each match at least
+        ``min_docs`` conversations, with several tokens or with filters (one
+        token alone is counted from the term statistics).
+        """
+        if dialect.name != "sqlite" or any(len(g) != 1 for g in terms.groups):
+            return None
+        conds = q.dataset is not None or any(
+            getattr(q, n) is not None for n in (*_TEXT, *_BOOL, "hashed_ip", "conversation_id")
+        )
+        conds = conds or any(getattr(q, n) is not None for n in ("min_turns", "max_turns", "since", "until"))
+        if len(terms.groups) < 2 and not conds:
+            return None
+        for group in terms.groups:
+            docs = dialect.term_docs(conn, Terms((group,)))
+            if docs is None or docs < self.min_docs:
+                return None
+        cols = self._columns_for(conn.engine, snap.version)
+        if cols is None:
+            return None
+        keep = cols.mask(conn, names, q)
+        if keep is None:
+            return None
+        rows = self._token_rows(conn, cols, terms.groups[0][0])
+        for group in terms.groups[1:]:
+            rows = rows & self._token_rows(conn, cols, group[0])
+        matches = int(np.count_nonzero(rows))
+        total = int(np.count_nonzero(rows & keep)) if conds else matches
+        return Counts(matches, total, False), int(np.count_nonzero(keep))
