@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import orjson
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from wildchat.explore.tables import conversations, map_points, meta, records
 
@@ -89,43 +89,17 @@ def add_map_points(
     """
     from wildchat.text.embed import EmbedUnavailable
 
-    cc = conversations.c
-    with engine.connect() as conn:
-        ids = [
-            int(r[0])
-            for r in conn.execute(
-                select(cc.id).where(cc.source_id.in_(list(source_ids)), cc.map_id.is_(None)).order_by(cc.id)
-            )
-        ]
-    if not ids or map_sample <= 0:
+    rows = _sample_rows(engine, source_ids, map_sample)
+    if not rows:
         return 0, None
-    chosen = sorted(random.Random(SEED).sample(ids, min(map_sample, len(ids))))
-    rows: list[Any] = []
-    with engine.connect() as conn:
-        for i in range(0, len(chosen), _CHUNK):
-            part = chosen[i : i + _CHUNK]
-            q = (
-                select(cc.id, records.c.prompt, cc.dataset_id, cc.language)
-                .select_from(conversations.join(records, records.c.id == cc.id))
-                .where(cc.id.in_(part))
-                .order_by(cc.id)
-            )
-            rows.extend(conn.execute(q).all())
     model_name = Path(model_path).name if model_path else "all-MiniLM-L6-v2"
     try:
         vectors = embed([r.prompt for r in rows], model_path)
     except (EmbedUnavailable, OSError) as exc:
         return 0, f"map skipped: {exc}"
+    cc = conversations.c
     with engine.begin() as conn:
-        stored = conn.execute(select(meta.c.value).where(meta.c.key == "map_pca")).scalar()
-        pca = orjson.loads(stored) if stored else None
-        if pca is None or pca.get("model") != model_name or len(pca["mean"]) != vectors.shape[1]:
-            fit_rows = random.Random(SEED).sample(range(len(vectors)), min(PCA_FIT_ROWS, len(vectors)))
-            mean, comps = fit_pca(vectors[sorted(fit_rows)])
-            pca = {"model": model_name, "mean": mean.tolist(), "components": comps.tolist()}
-            for key, value in (("map_pca", orjson.dumps(pca).decode()), ("map_model", model_name)):
-                conn.execute(delete(meta).where(meta.c.key == key))
-                conn.execute(insert(meta).values(key=key, value=value))
+        pca = _stored_pca(conn, model_name, vectors)
         xy = (vectors.astype(np.float64) - np.asarray(pca["mean"])) @ np.asarray(pca["components"]).T
         points = [
             {
@@ -144,3 +118,43 @@ def add_map_points(
                 update(conversations).where(cc.id.in_([p["id"] for p in batch])).values(map_id=cc.id)
             )
     return len(points), None
+
+
+def _sample_rows(engine: Engine, source_ids: Sequence[int], map_sample: int) -> list[Any]:
+    """A seeded sample (up to ``map_sample``) of the unmapped conversations: id, prompt, dataset, language."""
+    cc = conversations.c
+    with engine.connect() as conn:
+        ids = [
+            int(r[0])
+            for r in conn.execute(
+                select(cc.id).where(cc.source_id.in_(list(source_ids)), cc.map_id.is_(None)).order_by(cc.id)
+            )
+        ]
+        if not ids or map_sample <= 0:
+            return []
+        chosen = sorted(random.Random(SEED).sample(ids, min(map_sample, len(ids))))
+        rows: list[Any] = []
+        for i in range(0, len(chosen), _CHUNK):
+            q = (
+                select(cc.id, records.c.prompt, cc.dataset_id, cc.language)
+                .select_from(conversations.join(records, records.c.id == cc.id))
+                .where(cc.id.in_(chosen[i : i + _CHUNK]))
+                .order_by(cc.id)
+            )
+            rows.extend(conn.execute(q).all())
+    return rows
+
+
+def _stored_pca(conn: Connection, model_name: str, vectors: npt.NDArray[np.float32]) -> dict[str, Any]:
+    """The index's PCA (kept so later builds land on the same map); fitted and stored on first use
+    or when the embedding model changed."""
+    stored = conn.execute(select(meta.c.value).where(meta.c.key == "map_pca")).scalar()
+    pca: dict[str, Any] | None = orjson.loads(stored) if stored else None
+    if pca is None or pca.get("model") != model_name or len(pca["mean"]) != vectors.shape[1]:
+        fit_rows = random.Random(SEED).sample(range(len(vectors)), min(PCA_FIT_ROWS, len(vectors)))
+        mean, comps = fit_pca(vectors[sorted(fit_rows)])
+        pca = {"model": model_name, "mean": mean.tolist(), "components": comps.tolist()}
+        for key, value in (("map_pca", orjson.dumps(pca).decode()), ("map_model", model_name)):
+            conn.execute(delete(meta).where(meta.c.key == key))
+            conn.execute(insert(meta).values(key=key, value=value))
+    return pca
