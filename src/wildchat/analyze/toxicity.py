@@ -26,7 +26,7 @@ from wildchat.analyze.view import BatchView, BoolArr
 from wildchat.enrich.toxic import DETOXIFY_THRESHOLD
 from wildchat.schema import OPENAI_MODERATION_CATEGORIES
 
-__all__ = ["DETECTORS", "DETOXIFY_THRESHOLD", "ToxicityStats", "canonical_category"]
+__all__ = ["DETECTORS", "ToxicityStats", "canonical_category"]
 
 DETECTORS = ("openai_moderation", "detoxify", "union")
 ROLES = ("user", "assistant")
