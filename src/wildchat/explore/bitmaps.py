@@ -29,18 +29,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from wildchat.explore.counts import Counts, Snapshot
 from wildchat.explore.hits import DatasetNames
 from wildchat.explore.model import SearchQuery
 from wildchat.explore.rows import to_micros
-from wildchat.explore.tables import NO_TS, conversations
+from wildchat.explore.tables import NO_TS
 from wildchat.explore.tokens import Terms
 
 __all__ = ["BITMAP_MIN_DOCS", "RowSets"]
 
-c = conversations.c
 #: Tokens matching at least this many conversations get an in-memory row set (below, SQL is quick).
 BITMAP_MIN_DOCS = 20_000
 #: Token row sets kept (LRU); one byte per conversation each.
@@ -114,7 +113,7 @@ class RowSets:
 
     def load(self, conn: Connection, version: tuple[Any, ...]) -> None:
         """Read the filter columns of ``version`` now (the background loader calls this)."""
-        rows = conn.execute(select(*(getattr(c, n) for n in _COLUMNS))).all()
+        rows = conn.exec_driver_sql(f"SELECT {', '.join(_COLUMNS)} FROM conversations").fetchall()
         columns = _Columns(rows, version)
         with self._lock:
             self._columns = columns
