@@ -143,6 +143,7 @@ def main() -> None:
     ap.add_argument("--database-url", default=None, help="PostgreSQL index URL instead of --index")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=1, help="each round starts a fresh server")
+    ap.add_argument("--settle", type=float, default=10.0, help="seconds to let the server read its row sets")
     ap.add_argument("--dump", type=Path, default=None, help="per-request JSON lines (last round)")
     args = ap.parse_args()
     if (args.index is None) == (args.database_url is None):
@@ -152,6 +153,7 @@ def main() -> None:
     for r in range(args.rounds):
         server = Server(args.index, args.database_url)
         try:
+            time.sleep(args.settle)  # the server reads its in-memory row sets in the background at start
             server.get({"q": "warm up"})
             load = os.getloadavg()[0]
             mix_rows, probe_rows = _run(server, mix), _run(server, probes)

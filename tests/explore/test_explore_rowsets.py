@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.builders.releases import write_shard
 from tests.explore.explore_index_helpers import conv, corpus
@@ -15,6 +16,7 @@ from wildchat.explore.counts import Snapshot, join_total
 from wildchat.explore.filters import filter_conditions, query_terms
 from wildchat.explore.index import Index, open_index
 from wildchat.explore.query import parse_search_params
+from wildchat.explore.tables import conversations
 
 #: Free text of several words and/or filters: every filter the row sets evaluate, and mixes.
 QUERIES: list[dict[str, str]] = [
@@ -112,3 +114,26 @@ def test_phrases_rare_words_and_selective_filters_stay_with_sql(tmp_path: Path) 
         assert _rowset_total(ix, rowsets, {"q": "fox"}) is None  # one word: the term statistics count it
         rowsets.min_docs = 1000
         assert _rowset_total(ix, rowsets, {"q": "quick fox"}) is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"country": "Germany", "min_turns": "2"},
+        {"language": "English", "toxic": "1"},
+        {"until": "2024-01-05"},
+        {},
+    ],
+    ids=str,
+)
+def test_browse_totals_from_the_row_sets_equal_sql_counts(tmp_path: Path, params: dict[str, str]) -> None:
+    url = f"sqlite:///{tmp_path / 'index.db'}"
+    build_index([write_shard(tmp_path / "rel" / "corpus.parquet", corpus())], url, map=False)
+    with open_index(url) as ix:
+        q = parse_search_params(params)
+        with ix.engine.connect() as conn:
+            conds = filter_conditions(conn, ix.planner.names, q)
+            sql = conn.execute(select(func.count()).select_from(conversations).where(*conds)).scalar_one()
+            assert _loaded(ix).filtered_rows(conn, ix.planner.names, Snapshot.read(conn), q) == sql
+        ix.planner.rowsets = _loaded(ix)
+        assert ix.search(q).total == sql and (sql > 0 or params == {"language": "English", "toxic": "1"})

@@ -160,10 +160,10 @@ def _serve(settings: Any, url: str, log_level: str) -> None:
     import uvicorn
 
     from wildchat.explore.app import create_explore_app
-    from wildchat.explore.index import open_index
+    from wildchat.explore.index import open_served_index
 
     try:
-        idx = open_index(url)
+        idx = open_served_index(url)
         idx.datasets()  # fails now, readably, rather than on the first request
     except Exception as exc:
         reason = _db_error(exc)

@@ -141,6 +141,23 @@ class RowSets:
         threading.Thread(target=run, name="explore-rowsets", daemon=True).start()
         return None
 
+    def warm(self, engine: Engine) -> None:
+        """Start reading the columns now (a server calls this at start) when the index is large."""
+        with engine.connect() as conn:
+            snap = Snapshot.read(conn)
+        if engine.dialect.name == "sqlite" and snap.size >= self.min_docs:
+            self._columns_for(engine, snap.version)
+
+    def filtered_rows(
+        self, conn: Connection, names: DatasetNames, snap: Snapshot, q: SearchQuery
+    ) -> int | None:
+        """Exact number of conversations passing the filters of ``q``, or ``None`` (SQL counts)."""
+        if conn.dialect.name != "sqlite":
+            return None
+        cols = self._columns_for(conn.engine, snap.version)
+        keep = cols.mask(conn, names, q) if cols is not None else None
+        return None if keep is None else int(np.count_nonzero(keep))
+
     def _token_rows(self, conn: Connection, cols: _Columns, token: str) -> np.ndarray[Any, Any]:
         key = (cols.version, token)
         with self._lock:
@@ -154,7 +171,7 @@ class RowSets:
         ).scalar()
         rows = np.zeros(cols.size, dtype=bool)
         if joined:
-            ids = np.array(str(joined).split(","), dtype=np.int64)
+            ids = np.fromstring(str(joined), dtype=np.int64, sep=",")
             rows[ids[ids < cols.size]] = True  # (a row past the columns belongs to a newer version)
         with self._lock:
             self._tokens[key] = rows

@@ -33,7 +33,7 @@ from wildchat.explore.hits import DatasetNames
 from wildchat.explore.model import DatasetInfo, MapPoints, SearchPage, SearchQuery, UserPage
 from wildchat.explore.search import SearchPlanner
 
-__all__ = ["Index", "make_engine", "open_index"]
+__all__ = ["Index", "make_engine", "open_index", "open_served_index"]
 
 
 def open_index(url: str) -> Index:
@@ -41,6 +41,16 @@ def open_index(url: str) -> Index:
     engine = make_engine(url)
     ensure_schema(engine)
     return Index(engine)
+
+
+def open_served_index(url: str) -> Index:
+    """:func:`open_index` for a long-running server: also starts reading the in-memory row sets.
+
+    (:mod:`wildchat.explore.bitmaps`; in the background, for large SQLite indexes.)
+    """
+    ix = open_index(url)
+    ix.planner.rowsets.warm(ix.engine)
+    return ix
 
 
 class Index:

@@ -90,7 +90,7 @@ class SearchPlanner:
         conds = filter_conditions(conn, self.names, query)
         if terms is None:
             self._note("browse")
-            return self._browse(conn, query, conds, fingerprint)
+            return self._browse(conn, query, conds, fingerprint, snap)
         req = SearchRequest(
             query, terms, fingerprint, snap, conds, {"fts_q": self.dialect.match_param(terms)}
         )
@@ -189,9 +189,15 @@ class SearchPlanner:
         hits = hits_with_snippets(conn, self.names, rows, req.terms)
         return SearchPage(total=counts.total, results=hits, next_cursor=cursor)
 
-    def _browse(self, conn: Connection, query: SearchQuery, conds: list[Any], fingerprint: str) -> SearchPage:
-        """No text: filters only, newest first (``sort`` is ignored)."""
-        total = int(conn.execute(select(func.count()).select_from(conversations).where(*conds)).scalar_one())
+    def _browse(
+        self, conn: Connection, query: SearchQuery, conds: list[Any], fingerprint: str, snap: Snapshot
+    ) -> SearchPage:
+        """No text: filters only, newest first (``sort`` is ignored); the total from the row sets if read."""
+        total = self.rowsets.filtered_rows(conn, self.names, snap, query)
+        if total is None:
+            total = int(
+                conn.execute(select(func.count()).select_from(conversations).where(*conds)).scalar_one()
+            )
         page_q = select(*HIT_COLUMNS).where(*conds)
         if query.cursor is not None:
             key, last, _phase = decode_position(query.cursor, fingerprint)
