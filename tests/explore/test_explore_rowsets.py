@@ -62,10 +62,13 @@ def _rowset_total(ix: Index, rowsets: RowSets, params: dict[str, str]) -> int | 
     return None if found is None else found[0].total
 
 
-def _loaded(ix: Index) -> RowSets:
+def _loaded(ix: Index, words: str = "") -> RowSets:
+    """Row sets with the columns read, and the rows of ``words`` (read by a filtered search)."""
     rowsets = RowSets(min_docs=1)
     with ix.engine.connect() as conn:
         rowsets.load(conn, Snapshot.read(conn).version)
+    if words:
+        assert _rowset_total(ix, rowsets, {"q": words, "min_turns": "1"}) is not None
     return rowsets
 
 
@@ -78,7 +81,7 @@ def test_row_set_totals_equal_sql_totals(
     if not (base / "index.db").exists():
         build_index([write_shard(base / "rel" / "corpus.parquet", corpus())], url, map=False)
     with open_index(url) as ix:
-        rowsets = _loaded(ix)
+        rowsets = _loaded(ix, params["q"])
         assert _rowset_total(ix, rowsets, params) == _sql_total(ix, params)
         ix.planner.rowsets = rowsets  # and the search itself reports the same total
         assert ix.search(parse_search_params(params)).total == _sql_total(ix, params)
@@ -91,14 +94,14 @@ def test_rows_of_another_index_version_are_not_used(tmp_path: Path) -> None:
     write_shard(shard, [conv(f"old{i}", [("walrus fox", "quick")]) for i in range(5)])
     build_index([tmp_path / "d"], url, map=False)
     with open_index(url) as ix:
-        rowsets = _loaded(ix)
+        rowsets = _loaded(ix, "quick fox")
         before = _rowset_total(ix, rowsets, {"q": "quick fox"})
         assert before == _sql_total(ix, {"q": "quick fox"}) and before is not None and before >= 8
         write_shard(shard, [conv("new1", [("narwhal fox", "quick")])])
         os.utime(shard, ns=(1, 1_700_000_000_000_000_000))
         build_index([tmp_path / "d"], url, map=False)
         assert _rowset_total(ix, rowsets, {"q": "quick fox"}) is None, "stale rows must not answer"
-        rowsets = _loaded(ix)
+        rowsets = _loaded(ix, "quick fox")
         assert (
             _rowset_total(ix, rowsets, {"q": "quick fox"}) == _sql_total(ix, {"q": "quick fox"}) == before - 4
         )
@@ -112,6 +115,7 @@ def test_phrases_rare_words_and_selective_filters_stay_with_sql(tmp_path: Path) 
         assert _rowset_total(ix, rowsets, {"q": "quick fox", "phrase": "1"}) is None
         assert _rowset_total(ix, rowsets, {"q": "fox", "hashed_ip": "ipB"}) is None
         assert _rowset_total(ix, rowsets, {"q": "fox"}) is None  # one word: the term statistics count it
+        assert _rowset_total(ix, rowsets, {"q": "quick fox"}) is None  # no filter, rows not read: FTS5 ANDs
         rowsets.min_docs = 1000
         assert _rowset_total(ix, rowsets, {"q": "quick fox"}) is None
 

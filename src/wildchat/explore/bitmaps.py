@@ -158,6 +158,10 @@ class RowSets:
         keep = cols.mask(conn, names, q) if cols is not None else None
         return None if keep is None else int(np.count_nonzero(keep))
 
+    def _cached(self, cols: _Columns, token: str) -> bool:
+        with self._lock:
+            return (cols.version, token) in self._tokens
+
     def _token_rows(self, conn: Connection, cols: _Columns, token: str) -> np.ndarray[Any, Any]:
         key = (cols.version, token)
         with self._lock:
@@ -191,8 +195,9 @@ class RowSets:
         """``(Counts, filtered rows)`` from the row sets, or ``None`` where SQL should count.
 
         Used for free text of plain tokens that each match at least
-        ``min_docs`` conversations, with several tokens or with filters (one
-        token alone is counted from the term statistics).
+        ``min_docs`` conversations, with filters, or with several tokens whose
+        rows are already in memory (one token alone is counted from the term
+        statistics; reading a token's rows costs more than one AND count).
         """
         if dialect.name != "sqlite" or any(len(g) != 1 for g in terms.groups):
             return None
@@ -212,6 +217,8 @@ class RowSets:
         keep = cols.mask(conn, names, q)
         if keep is None:
             return None
+        if not conds and not all(self._cached(cols, g[0]) for g in terms.groups):
+            return None  # reading a frequent word's rows costs more than FTS5's own AND count
         rows = self._token_rows(conn, cols, terms.groups[0][0])
         for group in terms.groups[1:]:
             rows = rows & self._token_rows(conn, cols, group[0])
