@@ -44,10 +44,10 @@ def test_fold_scores(shared_data: Path, strict_redactor: Redactor) -> Scores:
     return score(test, strict_redactor.redact_many([g.text for g in test]))
 
 
-# held-out test fold, strict policy: (gold / our type, min recall, min precision); measured 0.821 / 0.800
+# held-out test fold, strict policy: (gold / our type, min recall, min precision); measured 0.821 / 0.830
 # for PERSON, 1.0 / 1.0 for cards and IPs, 1.0 recall for phones (typed precision 0.60: SSNs, addresses)
 STRICT_TEST_FOLD = [
-    ("PERSON", 0.80, 0.78),
+    ("PERSON", 0.80, 0.82),
     ("CREDIT_CARD", 0.97, 0.97),
     ("PHONE_NUMBER", 0.97, 0.55),
     ("IP_ADDRESS", 0.95, 0.95),
@@ -84,7 +84,7 @@ STRICT = [  # whole set (dev + test folds)
     ("IBAN_CODE", 0.85, 0.95),
     ("IP_ADDRESS", 0.95, 0.95),
     ("PHONE_NUMBER", 0.97, 0.50),  # typed precision: the misses are SSNs, addresses (PII all the same)
-    ("PERSON", 0.80, 0.80),
+    ("PERSON", 0.81, 0.87),  # measured 0.825 / 0.886 (firm names, possessives, places vetoed)
 ]
 WILDCHAT = [
     ("EMAIL_ADDRESS", 0.95, 0.95),
@@ -149,3 +149,20 @@ def test_wildchat_policy_rarely_fires_on_real_chat(shared_data: Path, wildchat_r
     share = sum(r.redacted for r in results) / len(turns)
     assert share <= 0.002  # 0 of 1,979 measured
     assert all(r.text == t for r, t in zip(results, turns, strict=True) if not r.redacted)
+
+
+def test_wildchat_policy_touches_few_wildchat_and_sharegpt_turns(
+    shared_data: Path, wildchat_redactor: Redactor
+) -> None:
+    """Share of ordinary turns the default policy touches (docs/quality.md says what each touched turn is)."""
+    import pyarrow.parquet as pq
+
+    wild = pq.read_table(shared_data / "wildchat_firstturn" / "wildchat_clean_1335rows.parquet").to_pylist()
+    share = json.loads((shared_data / "sharegpt_v3_sample" / "sharegpt_v3_sample800.json").read_text("utf-8"))
+    sources = {  # measured 0.26 % / 0.42 %
+        "WildChat": ([t for r in wild for t in (r["prompt"], r["response"]) if t], 0.0035),
+        "ShareGPT": ([m["value"] for r in share for m in r["conversations"] if m.get("value")], 0.005),
+    }
+    for name, (turns, ceiling) in sources.items():
+        touched = sum(r.redacted for r in wildchat_redactor.redact_many(turns)) / len(turns)
+        assert touched <= ceiling, (name, touched)

@@ -63,6 +63,21 @@ def cue_before(text: str, start: int, cue: regex.Pattern[str], reach: int) -> bo
     return cue.search(text, max(0, start - reach), start) is not None
 
 
+_LOWER_WORD = regex.compile(r"(?<![\p{L}\d])\p{Ll}")
+
+
+def cue_leads_to(text: str, start: int, cue: regex.Pattern[str], reach: int) -> bool:
+    """Whether a ``cue`` within ``reach`` characters before ``start`` leads straight to it.
+
+    Straight: only capitalised words (titles, other name parts), digits and
+    punctuation between them -- "Dear Chief Minister Y.S. Reddy", "regards,\nJay
+    Dang" -- not running text: in "I'm ChatGPT with Developer Mode" or "I'm
+    Larry, your humble Gym Leader" the cue introduces someone else.
+    """
+    cues = cue.finditer(text, max(0, start - reach), start)
+    return any(_LOWER_WORD.search(text, m.end(), start) is None for m in cues)
+
+
 def cue_after_or_before(text: str, start: int, end: int, cue: regex.Pattern[str], reach: int) -> bool:
     """Whether ``cue`` occurs within ``reach`` characters around ``[start, end)``."""
     return cue.search(text, max(0, start - reach), min(len(text), end + reach)) is not None

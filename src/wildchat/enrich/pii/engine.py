@@ -9,7 +9,8 @@ batch of texts:
    whole batch per language, for languages with a model; NER spans that look
    like an address or an organisation are dropped; with ``gazetteer``
    (``strict``) also the name gazetteer's candidates (:mod:`.names`) that the
-   model did not label as a place or organisation;
+   model did not label as a place or organisation, and no candidate in a
+   firm name, after a possessive or in a place context (:mod:`.name_context`);
 3. the policy's rules and threshold (:mod:`.policies`), then overlap
    resolution (higher score, then longer span wins);
 4. the public-entity whitelist (:mod:`.whitelist`), then replacement with
@@ -28,6 +29,7 @@ from typing import Any
 
 from wildchat.enrich.pii.config import PiiConfig, pii_config
 from wildchat.enrich.pii.cues import name_windows
+from wildchat.enrich.pii.name_context import firm_names, not_a_person
 from wildchat.enrich.pii.names import find_names, load_gazetteer, plausible_ner_person, plausible_person
 from wildchat.enrich.pii.ner import NerBackend, PresidioSpacyNer
 from wildchat.enrich.pii.patterns import pattern_spans
@@ -165,6 +167,9 @@ class Redactor:
             for s in find_names(text, gaz):  # linear in the text: no cap needed
                 if not any(b.start < s.end and s.start < b.end for b in blocked):
                     found[i].append(s)
+            if found[i]:
+                firms = firm_names(text, gaz)
+                found[i] = [s for s in found[i] if not not_a_person(text, s, firms)]
         return found
 
     def detect_many(

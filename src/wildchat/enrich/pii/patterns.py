@@ -49,7 +49,9 @@ def find_emails(text: str) -> list[Span]:
     extract = _tld_extractor()
     out = []
     for m in _EMAIL.finditer(text):
-        if extract(m.group()).fqdn:
+        # the domain alone: on the whole match a URL path ("cdn.jsdelivr.net/npm/bootstrap@4.5.3")
+        # would lend its host's suffix to a version number
+        if extract(m.group().rsplit("@", 1)[1]).fqdn:
             out.append(Span(m.start(), m.end(), "EMAIL_ADDRESS", 1.0, "email"))
     return out
 

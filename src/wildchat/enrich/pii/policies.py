@@ -6,8 +6,9 @@ and drop spans below ``threshold``.  ``strict`` stops there.  ``wildchat``
 then applies the release's rules (Zhao et al., 2024, section on PII):
 
 * PERSON: a name cue ("my name is", "dear", "regards", ...) at most
-  ``CUE_REACH`` characters before it, >= 2 capitalised words on one line,
-  not quoted;
+  ``CUE_REACH`` characters before it with no lower-case word in between
+  (:func:`.cues.cue_leads_to`: "I'm ChatGPT with Developer Mode" names
+  no one), >= 2 capitalised words on one line, not quoted;
 * PHONE_NUMBER: a phone cue ("tel", "phone", "whatsapp", "电话", ...) just
   before it, or a leading ``+``;
 * EMAIL_ADDRESS: not a placeholder (``@example.com``, ``test@``, ...);
@@ -35,6 +36,7 @@ from wildchat.enrich.pii.cues import (
     PHONE_CUE,
     cue_after_or_before,
     cue_before,
+    cue_leads_to,
 )
 from wildchat.enrich.pii.recognizers import is_global_ip
 from wildchat.enrich.pii.spans import Span
@@ -46,7 +48,7 @@ BOOST = 0.35
 QUOTES = frozenset("\"'`“”‘’«»「」『』„")
 
 _PLACEHOLDER_DOMAIN = re.compile(
-    r"@(?:[\w-]+\.)*(?:example|test|domain|yourdomain|your-domain|email|company|mycompany|sample|"
+    r"@(?:[\w-]+\.)*(?:example|test|domain|yourdomain|your-domain|email|emailaddress|company|mycompany|sample|"
     r"acme|foo|bar|localhost|invalid|mail\.test)\.[a-z.]+$|@(?:localhost|example)$"
 )
 _PLACEHOLDER_LOCAL = re.compile(
@@ -84,7 +86,7 @@ def _wildchat_keeps(text: str, s: Span) -> bool:
     value = text[s.start : s.end]
     if s.entity == "PERSON":
         return (
-            cue_before(text, s.start, NAME_CUE, CUE_REACH)
+            cue_leads_to(text, s.start, NAME_CUE, CUE_REACH)
             and _capitalised_words(value) >= 2
             and "\n" not in value.strip()  # "Regards, Alex\n\nJarvis, can you": two things
             and not _quoted(text, s)

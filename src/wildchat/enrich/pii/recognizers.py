@@ -57,13 +57,17 @@ _DESCENDING = "98765432109876543210"
 
 
 def _placeholder_phone(digits: str) -> bool:
-    """1234567890, 0000000, 555-01xx (reserved for fiction): sample data, not PII."""
+    """1234567890, 0000000, 555-01xx (reserved for fiction), 555-1234 (the film and textbook exchange,
+    written without an area code, or as a North American number with exchange 555): sample data, not PII."""
     tail = digits[-7:]
+    nanp = digits[1:] if len(digits) == 11 and digits[0] == "1" else digits
     return (
         len(set(digits)) <= 2
         or tail in _ASCENDING
         or tail in _DESCENDING
         or (len(digits) >= 7 and digits[-7:-2] == "55501")
+        or (len(digits) == 7 and digits.startswith("555"))
+        or (len(nanp) == 10 and nanp[3:6] == "555")
     )
 
 
