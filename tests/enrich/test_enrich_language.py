@@ -96,7 +96,8 @@ def test_bad_input_gets_defined_labels(engine: str) -> None:
 
 
 def test_hybrid_sends_only_unsure_or_non_english_to_lingua() -> None:
-    det = HybridDetector(LanguageConfig())
+    # With fast_accept_other = 1.0 only English is kept from fastText (the default's change is tested below).
+    det = HybridDetector(LanguageConfig(fast_accept_other=1.0))
     det.detect([CLEAR["English"]])
     assert (det.fast_answers, det.lingua_answers) == (1, 0)
     det.detect([CLEAR["Russian"]])
@@ -280,3 +281,19 @@ def test_deferred_short_turns_take_context_before_any_detector() -> None:
     ]
     off = decide_conversation(det, ["hola amigo", CLEAR["French"]], ["user", "assistant"], use_context=False)
     assert off[0].how == HOW_FALLBACK and off[0].pending is None
+
+
+def test_hybrid_keeps_a_confident_fast_answer_in_any_language() -> None:
+    on = build_detector(LanguageConfig())
+    off = build_detector(LanguageConfig(fast_accept_other=1.0))
+    assert isinstance(on, HybridDetector) and isinstance(off, HybridDetector)
+    for label in ("Russian", "Chinese", "French"):
+        fast_label, score = on._fast.top(CLEAR[label])
+        assert (fast_label, score >= 0.9) == (label, True)
+        before = (on.fast_answers, on.lingua_answers, off.fast_answers, off.lingua_answers)
+        assert on.detect_one(CLEAR[label]) == label == off.detect_one(CLEAR[label])
+        # the default kept fastText's answer; fast_accept_other = 1.0 asked lingua
+        assert (on.fast_answers - before[0], on.lingua_answers - before[1]) == (1, 0)
+        assert (off.fast_answers - before[2], off.lingua_answers - before[3]) == (0, 1)
+    with pytest.raises(ValueError):
+        LanguageConfig(fast_accept_other=1.5)

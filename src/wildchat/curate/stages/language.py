@@ -8,7 +8,8 @@ ignoring ``Nolang``.  Never drops a row.
 Config (``[stages.language]``): ``engine`` (``hybrid`` | ``lingua`` |
 ``fast``), ``max_chars`` (characters looked at per turn, spread over long
 turns), ``min_confidence`` (floor -> ``Unknown``; 0 = off, as WildChat),
-``fast_accept`` (hybrid: fast detector's English probability kept as final),
+``fast_accept`` / ``fast_accept_other`` (hybrid: fast detector's English /
+other-language probability kept as final; 1.0 = never for other languages),
 ``lingua_low_accuracy`` (lingua's low-accuracy mode: less memory, worse on
 short texts), ``short_letters`` / ``prior_weight`` / ``short_fast_accept`` /
 ``few_letters`` / ``low_share`` (the short-text fallback,
@@ -56,6 +57,7 @@ class LanguageStage(Stage):
         "max_chars": 500,
         "min_confidence": 0.0,
         "fast_accept": 0.5,
+        "fast_accept_other": 0.9,
         "lingua_low_accuracy": False,
         "short_letters": 20,
         "prior_weight": 0.35,
@@ -85,6 +87,7 @@ class LanguageStage(Stage):
                 max_chars=int(c["max_chars"]),
                 min_confidence=float(c["min_confidence"]),
                 fast_accept=float(c["fast_accept"]),
+                fast_accept_other=float(c["fast_accept_other"]),
                 lingua_low_accuracy=bool(c["lingua_low_accuracy"]),
                 short_letters=int(c["short_letters"]),
                 prior_weight=float(c["prior_weight"]),
