@@ -36,14 +36,13 @@ from wildchat.explore.hits import DatasetNames
 from wildchat.explore.model import SearchQuery
 from wildchat.explore.rows import to_micros
 from wildchat.explore.tables import NO_TS
-from wildchat.explore.tokens import Terms
 
-__all__ = ["BITMAP_MIN_DOCS", "RowSets"]
+__all__ = ["BITMAP_MIN_DOCS", "MATCH_CACHE_SIZE", "RowSets"]
 
-#: Tokens matching at least this many conversations get an in-memory row set (below, SQL is quick).
+#: Indexes with at least this many conversations read their columns when a server starts.
 BITMAP_MIN_DOCS = 20_000
-#: Token row sets kept (LRU); one byte per conversation each.
-TOKEN_CACHE_SIZE = 64
+#: Match id lists kept (LRU; 8 bytes per match each).
+MATCH_CACHE_SIZE = 64
 _TEXT = ("model", "language", "country", "state")
 _BOOL = ("toxic", "redacted", "jailbreak")
 _COLUMNS = ("id", "dataset_id", *_TEXT, "ts", "turn", *_BOOL)
@@ -109,7 +108,7 @@ class RowSets:
         self._lock = threading.Lock()
         self._columns: _Columns | None = None
         self._loading: tuple[Any, ...] | None = None
-        self._tokens: OrderedDict[tuple[tuple[Any, ...], str], np.ndarray[Any, Any]] = OrderedDict()
+        self._matches: OrderedDict[tuple[tuple[Any, ...], str], np.ndarray[Any, Any]] = OrderedDict()
 
     def load(self, conn: Connection, version: tuple[Any, ...]) -> None:
         """Read the filter columns of ``version`` now (the background loader calls this)."""
@@ -117,7 +116,7 @@ class RowSets:
         columns = _Columns(rows, version)
         with self._lock:
             self._columns = columns
-            self._tokens.clear()
+            self._matches.clear()
 
     def _columns_for(self, engine: Engine, version: tuple[Any, ...]) -> _Columns | None:
         """The columns of ``version`` if read; else start reading them in the background."""
@@ -158,70 +157,54 @@ class RowSets:
         keep = cols.mask(conn, names, q) if cols is not None else None
         return None if keep is None else int(np.count_nonzero(keep))
 
-    def _cached(self, cols: _Columns, token: str) -> bool:
+    def _match_ids(self, conn: Connection, cols: _Columns, fts_q: str) -> np.ndarray[Any, Any]:
+        """Row ids the full-text expression ``fts_q`` matches (cached per index version)."""
+        key = (cols.version, fts_q)
         with self._lock:
-            return (cols.version, token) in self._tokens
-
-    def _token_rows(self, conn: Connection, cols: _Columns, token: str) -> np.ndarray[Any, Any]:
-        key = (cols.version, token)
-        with self._lock:
-            hit = self._tokens.get(key)
+            hit = self._matches.get(key)
             if hit is not None:
-                self._tokens.move_to_end(key)
+                self._matches.move_to_end(key)
                 return hit
-        q = '"' + token.replace('"', '""') + '"'
         joined = conn.exec_driver_sql(
-            "SELECT group_concat(rowid) FROM conv_fts WHERE conv_fts MATCH ?", (q,)
+            "SELECT group_concat(rowid) FROM conv_fts WHERE conv_fts MATCH ?", (fts_q,)
         ).scalar()
-        rows = np.zeros(cols.size, dtype=bool)
-        if joined:
-            ids = np.fromstring(str(joined), dtype=np.int64, sep=",")
-            rows[ids[ids < cols.size]] = True  # (a row past the columns belongs to a newer version)
+        ids = np.fromstring(str(joined), dtype=np.int64, sep=",") if joined else np.zeros(0, np.int64)
+        ids = ids[ids < cols.size]  # (a row past the columns belongs to a newer version)
         with self._lock:
-            self._tokens[key] = rows
-            while len(self._tokens) > TOKEN_CACHE_SIZE:
-                self._tokens.popitem(last=False)
-        return rows
+            self._matches[key] = ids
+            while len(self._matches) > MATCH_CACHE_SIZE:
+                self._matches.popitem(last=False)
+        return ids
 
     def counts(
-        self,
-        conn: Connection,
-        dialect: Any,
-        names: DatasetNames,
-        snap: Snapshot,
-        q: SearchQuery,
-        terms: Terms,
+        self, conn: Connection, dialect: Any, names: DatasetNames, snap: Snapshot, q: SearchQuery, fts_q: str
     ) -> tuple[Counts, int] | None:
-        """``(Counts, filtered rows)`` from the row sets, or ``None`` where SQL should count.
+        """``(Counts, filtered rows)`` from the columns, or ``None`` where SQL should count.
 
-        Used for free text of plain tokens that each match at least
-        ``min_docs`` conversations, with filters, or with several tokens whose
-        rows are already in memory (one token alone is counted from the term
-        statistics; reading a token's rows costs more than one AND count).
+        Only for searches with filters (without, the total is the match count
+        SQL gives anyway) once the columns of this index version are read.
         """
-        if dialect.name != "sqlite" or any(len(g) != 1 for g in terms.groups):
+        if dialect.name != "sqlite" or not _has_filters(q):
             return None
-        conds = q.dataset is not None or any(
-            getattr(q, n) is not None for n in (*_TEXT, *_BOOL, "hashed_ip", "conversation_id")
-        )
-        conds = conds or any(getattr(q, n) is not None for n in ("min_turns", "max_turns", "since", "until"))
-        if len(terms.groups) < 2 and not conds:
-            return None
-        for group in terms.groups:
-            docs = dialect.term_docs(conn, Terms((group,)))
-            if docs is None or docs < self.min_docs:
-                return None
         cols = self._columns_for(conn.engine, snap.version)
-        if cols is None:
+        keep = cols.mask(conn, names, q) if cols is not None else None
+        if cols is None or keep is None:
             return None
-        keep = cols.mask(conn, names, q)
-        if keep is None:
-            return None
-        if not conds and not all(self._cached(cols, g[0]) for g in terms.groups):
-            return None  # reading a frequent word's rows costs more than FTS5's own AND count
-        rows = self._token_rows(conn, cols, terms.groups[0][0])
-        for group in terms.groups[1:]:
-            rows = rows & self._token_rows(conn, cols, group[0])
-        matches = int(np.count_nonzero(rows))
-        total = int(np.count_nonzero(rows & keep)) if conds else matches
-        return Counts(matches, total, False), int(np.count_nonzero(keep))
+        ids = self._match_ids(conn, cols, fts_q)
+        total = int(np.count_nonzero(keep[ids]))
+        return Counts(len(ids), total, False), int(np.count_nonzero(keep))
+
+
+def _has_filters(q: SearchQuery) -> bool:
+    names = (
+        *_TEXT,
+        *_BOOL,
+        "dataset",
+        "hashed_ip",
+        "conversation_id",
+        "min_turns",
+        "max_turns",
+        "since",
+        "until",
+    )
+    return any(getattr(q, n) is not None for n in names)

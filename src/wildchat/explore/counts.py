@@ -18,7 +18,6 @@ import orjson
 from sqlalchemy import Connection, func, literal, select
 
 from wildchat.explore.tables import conversations, datasets, sources
-from wildchat.explore.tokens import Terms
 
 __all__ = [
     "COUNT_CACHE_SIZE",
@@ -135,7 +134,6 @@ def count_matches(
     params: dict[str, Any],
     ratio: int,
     defer_join: bool = False,
-    terms: Terms | None = None,
 ) -> Counts:
     """Count the text's matches, then (with filters) the exact total -- by the cheaper of two plans.
 
@@ -144,14 +142,9 @@ def count_matches(
     probe the full-text index once per filtered row instead of joining every match.
     ``defer_join``: where the total would need the join of every match, return
     :data:`DEFERRED` instead -- the relevance page's window pass finds it
-    (see :mod:`wildchat.explore.search`).  ``terms``: the parsed text, so a
-    one-word query can take its match count from the term statistics
-    (:meth:`Dialect.term_docs`) -- the same number, without reading every match.
+    (see :mod:`wildchat.explore.search`).
     """
-    known = dialect.term_docs(conn, terms) if terms is not None else None
-    if known is None:
-        known = int(conn.execute(select(func.count()).select_from(ids), params).scalar_one())
-    matches = known
+    matches = int(conn.execute(select(func.count()).select_from(ids), params).scalar_one())
     if not conds or not matches:
         return Counts(matches, matches, False)
     cap = -(-matches // ratio) if ratio > 0 else None

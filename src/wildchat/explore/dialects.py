@@ -20,7 +20,6 @@ negative; PostgreSQL gets ``-ts_rank``), which lets paging share one keyset.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -43,15 +42,13 @@ from sqlalchemy import (
 )
 
 from wildchat.explore.tables import conversations
-from wildchat.explore.tokens import MAX_TOKEN_CHARS, Terms, cjk_expand, index_text
+from wildchat.explore.tokens import Terms, cjk_expand, index_text
 
 __all__ = ["Dialect", "FtsParts", "PostgresDialect", "SqliteDialect", "dialect_for"]
 
 #: PostgreSQL keeps positions up to 16383 and at most 256 per lexeme.
 _PG_MAX_POS = 16383
 _PG_MAX_POSITIONS = 255
-#: A query token FTS5 stores unchanged (lower-case ASCII letters and digits).
-_PLAIN_TOKEN = re.compile("[a-z0-9]+")
 
 
 class Dialect(Protocol):
@@ -75,14 +72,6 @@ class Dialect(Protocol):
 
     def match_ids(self) -> TextualSelect:
         """``SELECT id`` of matching conversations (no rank: for counts and joins)."""
-        ...
-
-    def term_docs(self, conn: Connection, terms: Terms) -> int | None:
-        """Exact number of conversations ``terms`` match, from the index's term statistics.
-
-        ``None`` where the backend keeps no such statistics or the query is
-        more than one plain token (then the caller counts the matches).
-        """
         ...
 
     def exists_match(self) -> TextClause:
@@ -135,22 +124,6 @@ class SqliteDialect:
 
     def match_ids(self) -> TextualSelect:
         return text("SELECT rowid AS id FROM conv_fts WHERE conv_fts MATCH :fts_q").columns(id=Integer)
-
-    def term_docs(self, conn: Connection, terms: Terms) -> int | None:
-        # fts5vocab 'row': per term, the number of rows whose indexed text holds it -- the
-        # same number COUNT(*) of the MATCH gives, read from the term's index entry instead
-        # of stepping through every match.  Only for one plain ASCII token: that is the one
-        # case where the query token is, byte for byte, the term unicode61 stored.
-        if len(terms.groups) != 1 or len(terms.groups[0]) != 1:
-            return None
-        token = terms.groups[0][0]
-        if not _PLAIN_TOKEN.fullmatch(token) or len(token) >= MAX_TOKEN_CHARS:
-            return None
-        conn.exec_driver_sql(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.conv_vocab USING fts5vocab(main, conv_fts, row)"
-        )
-        row = conn.exec_driver_sql("SELECT doc FROM temp.conv_vocab WHERE term = ?", (token,)).first()
-        return int(row[0]) if row is not None else 0
 
     def exists_match(self) -> TextClause:
         return text(
@@ -239,9 +212,6 @@ class PostgresDialect:
         return text("SELECT f.id AS id FROM conv_fts f WHERE f.tsv @@ CAST(:fts_q AS tsquery)").columns(
             id=Integer
         )
-
-    def term_docs(self, conn: Connection, terms: Terms) -> int | None:
-        return None  # ts_stat() would scan every tsvector
 
     def exists_match(self) -> TextClause:
         return text(

@@ -7,9 +7,9 @@ Plans (chosen per request; every one keeps the exact total and a keyset cursor):
   answered without touching the conversations;
 * **browse** (no text): filters only, newest first;
 * **total**: :func:`~wildchat.explore.counts.count_matches`, cached per query
-  and index version (:class:`~wildchat.explore.counts.CountCache`); frequent
-  words with several words or filters are counted from in-memory row sets
-  (:class:`~wildchat.explore.bitmaps.RowSets`, SQLite);
+  and index version (:class:`~wildchat.explore.counts.CountCache`); with
+  filters, from the match ids and the filter columns held in memory
+  (:class:`~wildchat.explore.bitmaps.RowSets`, SQLite) instead of a join;
 * **selective filters** (fewer filtered rows than 1/FILTER_FIRST_RATIO of the
   matches) on SQLite: :func:`~wildchat.explore.ranking.page_within`, one pass;
 * **relevance**: :func:`~wildchat.explore.ranking.ranked_page` -- exact bm25
@@ -138,15 +138,14 @@ class SearchPlanner:
         hit = self.cache.get(self._key(req))
         if hit is None:
             ratio = counts_module.FILTER_FIRST_RATIO
-            fast = self.rowsets.counts(conn, self.dialect, self.names, req.snap, req.query, req.terms)
+            fts_q = str(req.params["fts_q"])
+            fast = self.rowsets.counts(conn, self.dialect, self.names, req.snap, req.query, fts_q)
             if fast is not None:  # exact, from the in-memory row sets
                 hit, filtered = fast
                 hit = replace(hit, filter_first=bool(req.conds) and filtered < -(-hit.matches // ratio))
             else:
                 ids = self.dialect.match_ids().subquery("mi")
-                hit = count_matches(
-                    conn, self.dialect, req.conds, ids, req.params, ratio, defer_join, req.terms
-                )
+                hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio, defer_join)
             self.cache.put(self._key(req), hit)
         return hit
 
