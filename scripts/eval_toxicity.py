@@ -9,10 +9,11 @@ For each offline engine as the ``moderation`` stage runs it -- the default
 ``alt-profanity-check`` alone, ``embedding`` (MiniLM head) and ``two-tier``
 -- prints precision / recall / F1 / flag rate on the seeded 30 % of
 ToxicChat's train split that training never saw (:func:`train_toxicity.heldout`),
-the flag rate on ordinary chat (LMSYS, ShareGPT, WildChat samples; user turns
-with the user rule, assistant turns with the assistant rule; the first 150
-turns of each sample for the MiniLM engines), and the scoring cost in ms per
-turn on the held-out texts.
+the flag rate on ordinary chat -- the *report half* of the LMSYS, ShareGPT and
+WildChat samples (:func:`toxicity_calibration.ordinary_halves`; thresholds were
+capped on the other, dev half), at most 300 turns each, the same turns for
+every engine, user turns with the user rule and assistant turns with the
+assistant rule -- and the scoring cost in ms per turn on the held-out texts.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from choose_offline_rule import normal_chat  # noqa: E402
+from toxicity_calibration import ordinary_halves, role_of  # noqa: E402
 from train_toxicity import prf, toxicchat  # noqa: E402
 
-CHAT_SAMPLE = 150  # ordinary-chat turns per sample for the MiniLM engines (2 cores: minutes per 1,000)
+CHAT_SAMPLE = 300  # ordinary-chat turns per sample and half (2 cores: minutes per 1,000 for MiniLM)
 Flagger = Callable[[Sequence[str], str], list[bool]]
 
 
@@ -56,7 +57,7 @@ def engines(with_embedding: bool) -> dict[str, Flagger]:
             stage = ModerationStage(engine=name)
             stage.ensure_setup()
             engine = stage._engines[name]
-            out[name] = lambda t, r, e=engine: e.flags(t)
+            out[name] = lambda t, r, e=engine: e.flags(t, [r] * len(t))
     return out
 
 
@@ -71,7 +72,7 @@ def main() -> None:
     texts, labels, held = toxicchat(args.data)
     test = [t for t, h in zip(texts, held, strict=True) if h]
     gold = np.array([y for y, h in zip(labels, held, strict=True) if h], dtype=bool)
-    chat = normal_chat(args.data)
+    chat = ordinary_halves(args.data, CHAT_SAMPLE)[1]
     print(f"held-out ToxicChat rows {len(test)}, base rate {gold.mean():.3f}")
     print("| engine | P | R | F1 | flag rate | ms/turn | " + " | ".join(chat) + " |")
     print("|---" * (6 + len(chat)) + "|")
@@ -84,12 +85,8 @@ def main() -> None:
         ms = 1000 * (time.perf_counter() - start) / len(test)
         s = prf(pred, gold)
         rates = []
-        for key, all_turns in chat.items():
-            turns = (
-                all_turns if "embedding" not in name and "two-tier" not in name else all_turns[:CHAT_SAMPLE]
-            )
-            role = "assistant" if ("assistant" in key or "response" in key) else "user"
-            rates.append(f"{sum(flags(turns, role)) / len(turns):.3f}")
+        for key, turns in chat.items():
+            rates.append(f"{sum(flags(turns, role_of(key))) / len(turns):.3f}")
         cells = f"{s['precision']:.3f} | {s['recall']:.3f} | **{s['f1']:.3f}** | {pred.mean():.3f} | {ms:.2f}"
         print(f"| {name} | {cells} | " + " | ".join(rates) + " |", flush=True)
 

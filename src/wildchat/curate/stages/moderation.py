@@ -293,7 +293,15 @@ class ModerationStage(Stage):
         try:
             accurate = load_embedding(head)
             if name == "embedding":
-                return accurate
+                from wildchat.enrich.moderation.embedding import WithProfanity
+                from wildchat.enrich.moderation.profanity import load_profanity
+
+                if importlib.util.find_spec("profanity_check") is None:
+                    raise StageConfigError(
+                        "stage 'moderation': embedding needs alt-profanity-check: "
+                        "pip install 'wildchat[enrich]'"
+                    )
+                return WithProfanity(accurate, load_profanity(), float(c["profanity_threshold"]))
             return TwoTier(
                 load_offline(c["offline_model_path"]),
                 accurate,

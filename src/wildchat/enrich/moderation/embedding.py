@@ -149,6 +149,27 @@ class EmbeddingToxicity:
         ]
 
 
+class WithProfanity:
+    """The embedding engine OR ``alt-profanity-check`` >= ``cut`` (as in the offline default).
+
+    The head's thresholds are capped for ordinary chat, which leaves some
+    plain insults just under them (ToxicChat's positives are mostly
+    requests); a near-certain profanity score names those.  Blank -> False.
+    """
+
+    by_role = True
+
+    def __init__(self, accurate: EmbeddingToxicity, profanity: Any, cut: float) -> None:
+        self.accurate, self.profanity, self.cut = accurate, profanity, cut
+
+    def flags(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> list[bool]:
+        head = self.accurate.flags(texts, roles)
+        profane = self.profanity.scores(texts)
+        return [
+            h or (p >= self.cut and bool(t.strip())) for h, p, t in zip(head, profane, texts, strict=True)
+        ]
+
+
 class TwoTier:
     """Hashed model where it is sure, the embedding head on its uncertain band only.
 
