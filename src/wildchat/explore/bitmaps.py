@@ -39,7 +39,7 @@ from wildchat.explore.tables import NO_TS
 
 __all__ = ["BITMAP_MIN_DOCS", "MATCH_CACHE_SIZE", "RowSets"]
 
-#: Indexes with at least this many conversations read their columns when a server starts.
+#: Only indexes with at least this many conversations use the in-memory columns.
 BITMAP_MIN_DOCS = 20_000
 #: Match id lists kept (LRU; 8 bytes per match each).
 MATCH_CACHE_SIZE = 64
@@ -118,8 +118,14 @@ class RowSets:
             self._columns = columns
             self._matches.clear()
 
-    def _columns_for(self, engine: Engine, version: tuple[Any, ...]) -> _Columns | None:
-        """The columns of ``version`` if read; else start reading them in the background."""
+    def _columns_for(self, engine: Engine, snap: Snapshot) -> _Columns | None:
+        """The columns of ``snap`` if read; else start reading them in the background.
+
+        Indexes smaller than ``min_docs`` conversations never use them (SQL is quick there).
+        """
+        version = snap.version
+        if snap.size < self.min_docs:
+            return None
         with self._lock:
             if self._columns is not None and self._columns.version == version:
                 return self._columns
@@ -144,8 +150,8 @@ class RowSets:
         """Start reading the columns now (a server calls this at start) when the index is large."""
         with engine.connect() as conn:
             snap = Snapshot.read(conn)
-        if engine.dialect.name == "sqlite" and snap.size >= self.min_docs:
-            self._columns_for(engine, snap.version)
+        if engine.dialect.name == "sqlite":
+            self._columns_for(engine, snap)
 
     def filtered_rows(
         self, conn: Connection, names: DatasetNames, snap: Snapshot, q: SearchQuery
@@ -153,7 +159,7 @@ class RowSets:
         """Exact number of conversations passing the filters of ``q``, or ``None`` (SQL counts)."""
         if conn.dialect.name != "sqlite":
             return None
-        cols = self._columns_for(conn.engine, snap.version)
+        cols = self._columns_for(conn.engine, snap)
         keep = cols.mask(conn, names, q) if cols is not None else None
         return None if keep is None else int(np.count_nonzero(keep))
 
@@ -186,7 +192,7 @@ class RowSets:
         """
         if dialect.name != "sqlite" or not _has_filters(q):
             return None
-        cols = self._columns_for(conn.engine, snap.version)
+        cols = self._columns_for(conn.engine, snap)
         keep = cols.mask(conn, names, q) if cols is not None else None
         if cols is None or keep is None:
             return None

@@ -142,7 +142,8 @@ class SearchPlanner:
             fast = self.rowsets.counts(conn, self.dialect, self.names, req.snap, req.query, fts_q)
             if fast is not None:  # exact, from the in-memory row sets
                 hit, filtered = fast
-                hit = replace(hit, filter_first=bool(req.conds) and filtered < -(-hit.matches // ratio))
+                cap = -(-hit.matches // ratio) if ratio > 0 else None  # as count_matches decides
+                hit = replace(hit, filter_first=bool(req.conds) and (cap is None or filtered < cap))
             else:
                 ids = self.dialect.match_ids().subquery("mi")
                 hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio, defer_join)
