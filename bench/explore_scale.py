@@ -203,6 +203,51 @@ def search_only(url: str, analyze: Any, n_queries: int, rounds: int, repeat: int
     ix.close()
 
 
+def _measure(url: str, analyze: Any, n: int, n_queries: int) -> tuple[dict[str, Any], list[Any]]:
+    """In-process latencies on a built index: the query mix, conversation views, user pages, map read."""
+    ix = open_index(url)
+    ix.search(SearchQuery(text="warm up"))
+    search_ms: list[float] = []
+    slow: list[tuple[float, dict[str, str], int]] = []
+    for params in _queries(analyze, n_queries, seed=1):
+        page2 = params.pop("page2")
+        t = time.perf_counter()
+        page = ix.search(parse_search_params(params))
+        if page2 and page.next_cursor:
+            page = ix.search(parse_search_params({**params, "cursor": page.next_cursor}))
+        ms = (time.perf_counter() - t) * 1000 / (2 if page2 and page.next_cursor else 1)
+        search_ms.append(ms)
+        slow.append((ms, params, page.total))
+    rng = random.Random(2)
+    view_ms: list[float] = []
+    for _ in range(200):
+        cid = f"c{rng.randrange(n)}"
+        t = time.perf_counter()
+        ix.conversation(cid)
+        view_ms.append((time.perf_counter() - t) * 1000)
+    user_ms: list[float] = []
+    for hit in ix.search(SearchQuery(limit=50)).results:
+        if hit.hashed_ip:
+            t = time.perf_counter()
+            ix.user(hit.hashed_ip)
+            user_ms.append((time.perf_counter() - t) * 1000)
+    t = time.perf_counter()
+    points = ix.map_points()
+    map_ms = (time.perf_counter() - t) * 1000
+    ix.close()
+    timings = {
+        "map_points": len(points.ids),
+        "search_p50_ms": round(statistics.median(search_ms), 1),
+        "search_p95_ms": round(_pct(search_ms, 95), 1),
+        "search_max_ms": round(max(search_ms), 1),
+        "view_p50_ms": round(statistics.median(view_ms), 2),
+        "view_p95_ms": round(_pct(view_ms, 95), 2),
+        "user_p95_ms": round(_pct(user_ms, 95), 1) if user_ms else None,
+        "map_points_load_ms": round(map_ms),
+    }
+    return timings, slow
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
@@ -244,36 +289,7 @@ def main() -> None:
     if not args.database_url:
         size_mb = sum(f.stat().st_size for f in (args.work / f"index_{args.n}").iterdir()) / 1e6
 
-    ix = open_index(url)
-    ix.search(SearchQuery(text="warm up"))
-    search_ms: list[float] = []
-    slow: list[tuple[float, dict[str, str], int]] = []
-    for params in _queries(analyze, args.queries, seed=1):
-        page2 = params.pop("page2")
-        t = time.perf_counter()
-        page = ix.search(parse_search_params(params))
-        if page2 and page.next_cursor:
-            page = ix.search(parse_search_params({**params, "cursor": page.next_cursor}))
-        ms = (time.perf_counter() - t) * 1000 / (2 if page2 and page.next_cursor else 1)
-        search_ms.append(ms)
-        slow.append((ms, params, page.total))
-    rng = random.Random(2)
-    view_ms: list[float] = []
-    for _ in range(200):
-        cid = f"c{rng.randrange(args.n)}"
-        t = time.perf_counter()
-        ix.conversation(cid)
-        view_ms.append((time.perf_counter() - t) * 1000)
-    user_ms: list[float] = []
-    for hit in ix.search(SearchQuery(limit=50)).results:
-        if hit.hashed_ip:
-            t = time.perf_counter()
-            ix.user(hit.hashed_ip)
-            user_ms.append((time.perf_counter() - t) * 1000)
-    t = time.perf_counter()
-    points = ix.map_points()
-    map_ms = (time.perf_counter() - t) * 1000
-    ix.close()
+    timings, slow = _measure(url, analyze, args.n, args.queries)
     result = {
         "conversations": args.n,
         "backend": "postgresql" if args.database_url else "sqlite",
@@ -281,14 +297,7 @@ def main() -> None:
         "peak_rss_mb": round(rss_self),
         "worker_peak_rss_mb": round(rss_child),
         "index_mb": round(size_mb) if size_mb else None,
-        "map_points": len(points.ids),
-        "search_p50_ms": round(statistics.median(search_ms), 1),
-        "search_p95_ms": round(_pct(search_ms, 95), 1),
-        "search_max_ms": round(max(search_ms), 1),
-        "view_p50_ms": round(statistics.median(view_ms), 2),
-        "view_p95_ms": round(_pct(view_ms, 95), 2),
-        "user_p95_ms": round(_pct(user_ms, 95), 1) if user_ms else None,
-        "map_points_load_ms": round(map_ms),
+        **timings,
         "load_avg_1m_before": round(load_before[0], 2),
         "load_avg_1m_after": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
