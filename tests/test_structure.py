@@ -27,7 +27,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "wildchat"
 PACKAGE = "wildchat"
-LOWER = ("formats", "enrich", "schema", "privacy.py", "skips.py")
+LOWER = ("formats", "enrich", "schema", "text", "web", "privacy.py", "skips.py", "ledger.py")
 UPPER = ("curate", "collect", "analyze", "explore", "train", "evaluate", "review", "audit", "cli")
 MAX_LINES = 400
 TEXT_SUFFIXES = (".html", ".js", ".css", ".mako", ".toml", ".md", ".txt")
