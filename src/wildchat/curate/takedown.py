@@ -20,14 +20,14 @@ __all__ = ["add_takedowns", "database_ledger"]
 
 def database_ledger(db_url: str, key: LedgerKey) -> LedgerSet:
     """The collection database's ledger as a :class:`LedgerSet` (refused if written under another key)."""
-    from wildchat.collect.db.migrate import migrate
+    from wildchat.collect.db.migrate import ensure_migrated
     from wildchat.collect.db.session import make_engine
     from wildchat.collect.takedown import ledger_entries
 
     engine = make_engine(db_url, pool_size=1, max_overflow=0)
     out = LedgerSet(key.fingerprint)
     try:
-        migrate(engine)
+        ensure_migrated(engine)
         for entry in ledger_entries(engine):
             out.add(entry)
     finally:
