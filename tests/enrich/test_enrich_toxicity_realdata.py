@@ -25,12 +25,12 @@ from train_toxicity import heldout
 
 pytestmark = pytest.mark.realdata
 # thresholds capped by the ordinary-chat flag rate (scripts/toxicity_calibration.py); measured by
-# scripts/eval_toxicity.py: embedding F1 0.648, two-tier 0.753 (goal >= 0.55)
+# scripts/eval_toxicity.py: embedding F1 0.652, two-tier 0.753 (goal >= 0.55)
 EMBEDDING_F1_FLOOR = 0.62
 TWO_TIER_F1_FLOOR = 0.73
 # highest flag rate over the ordinary samples' report half, per role (measured: docs/quality.md)
-USER_RATE_CAP = {"embedding": 0.07, "two-tier": 0.08}  # measured 0.053, 0.070
-ASSISTANT_RATE_CAP = {"embedding": 0.08, "two-tier": 0.08}  # measured 0.063, 0.067
+USER_RATE_CAP = {"embedding": 0.07, "two-tier": 0.08}  # measured 0.057, 0.070
+ASSISTANT_RATE_CAP = {"embedding": 0.08, "two-tier": 0.08}  # measured 0.077, 0.067
 
 
 def _heldout(shared: Path) -> tuple[list[str], list[bool]]:
