@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ from wildchat.explore.model import SearchQuery
 from wildchat.explore.rows import to_micros
 from wildchat.explore.tables import NO_TS
 
-__all__ = ["BITMAP_MIN_DOCS", "MATCH_CACHE_SIZE", "RowSets"]
+__all__ = ["BITMAP_MIN_DOCS", "MATCH_CACHE_SIZE", "MatchRows", "RowSets"]
 
 #: Only indexes with at least this many conversations use the in-memory columns.
 BITMAP_MIN_DOCS = 20_000
@@ -199,6 +200,39 @@ class RowSets:
         ids = self._match_ids(conn, cols, fts_q)
         total = int(np.count_nonzero(keep[ids]))
         return Counts(len(ids), total, False), int(np.count_nonzero(keep))
+
+    def match_rows(
+        self, conn: Connection, names: DatasetNames, snap: Snapshot, q: SearchQuery, fts_q: str
+    ) -> MatchRows | None:
+        """The matches of ``fts_q`` passing the filters of ``q``, from memory; ``None`` where SQL answers.
+
+        Exact as :meth:`counts` is (same version, same filter semantics).
+        """
+        if conn.dialect.name != "sqlite":
+            return None
+        cols = self._columns_for(conn.engine, snap)
+        keep = cols.mask(conn, names, q) if cols is not None else None
+        if cols is None or keep is None:
+            return None
+        ids = self._match_ids(conn, cols, fts_q)
+        return MatchRows(ids, ids[keep[ids]], cols.arrays["ts"])
+
+    def has_matches(self, snap: Snapshot, fts_q: str) -> bool:
+        """Whether the match ids of ``fts_q`` at ``snap`` are in memory already (no SQL to read them)."""
+        with self._lock:
+            cols = self._columns
+            return (
+                cols is not None and cols.version == snap.version and (cols.version, fts_q) in self._matches
+            )
+
+
+@dataclass(frozen=True)
+class MatchRows:
+    """``every``: all match ids, ascending; ``ids``: those passing the filters; ``ts`` by row id."""
+
+    every: np.ndarray[Any, Any]
+    ids: np.ndarray[Any, Any]
+    ts: np.ndarray[Any, Any]
 
 
 def _has_filters(q: SearchQuery) -> bool:

@@ -33,16 +33,17 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from wildchat.explore import counts as counts_module
 from wildchat.explore import ranking
-from wildchat.explore.bitmaps import RowSets
+from wildchat.explore.bitmaps import MatchRows, RowSets
 from wildchat.explore.counts import DEFERRED, CountCache, Counts, Snapshot, count_matches, join_total
 from wildchat.explore.filters import cannot_match, filter_conditions, query_terms
 from wildchat.explore.hits import HIT_COLUMNS, DatasetNames, hits_with_snippets, page_of_prompts
+from wildchat.explore.mempages import memory_page
 from wildchat.explore.model import SearchPage, SearchQuery
 from wildchat.explore.query import decode_position, encode_cursor, query_fingerprint, validate_query
 from wildchat.explore.ranking import SearchRequest, page_within, ranked_page, window_rows
 from wildchat.explore.tables import conversations
 
-__all__ = ["PROBE_MIN_MATCHES", "PROBE_WALK_ROWS", "SearchPlanner"]
+__all__ = ["MEMORY_MAX_MATCHES", "PROBE_MIN_MATCHES", "PROBE_WALK_ROWS", "SearchPlanner"]
 
 c = conversations.c
 #: Time-sorted text searches walk conversations newest first and probe the
@@ -51,6 +52,9 @@ c = conversations.c
 #: one page is expected within PROBE_WALK_ROWS rows (``(limit + 1) * size / total``).
 PROBE_MIN_MATCHES = 20_000
 PROBE_WALK_ROWS = 2_000
+#: Newest-first searches without filters read the match ids into memory (about
+#: 0.15 us each, more for several words) up to this many matches.
+MEMORY_MAX_MATCHES = 100_000
 _EMPTY = SearchPage(total=0, results=[], next_cursor=None)
 
 
@@ -102,6 +106,13 @@ class SearchPlanner:
             ids = self.dialect.match_ids().subquery("mi")
             counts = self._resolve(req, counts, join_total(conn, conds, ids, req.params))
         position = decode_position(query.cursor, fingerprint) if query.cursor is not None else None
+        found = self._in_memory(conn, req, counts, by_time)
+        if found is not None:
+            if counts.total < 0:
+                self._resolve(req, counts, len(found.ids))
+            page, scored = memory_page(conn, self.names, req, found, position, by_time)
+            self._note("memory", scored)
+            return page
         within = self.dialect.match_within(select(c.id).where(*conds)) if counts.filter_first else None
         if within is not None:
             key_last = (position[0], position[1]) if position is not None else None
@@ -149,6 +160,28 @@ class SearchPlanner:
                 hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio, defer_join)
             self.cache.put(self._key(req), hit)
         return hit
+
+    def _in_memory(
+        self, conn: Connection, req: SearchRequest, counts: Counts, by_time: bool
+    ) -> MatchRows | None:
+        """The filtered matches from memory when a page from them is exact and cheaper than SQL.
+
+        With filters (their match ids were read for the total already), except
+        selective filters ranking more than a window (:func:`page_within` ranks
+        every match there); without filters, only newest first and when the
+        match ids are cheap to read (at most :data:`MEMORY_MAX_MATCHES`) or read already.
+        """
+        if self.dialect.name != "sqlite":
+            return None
+        fts_q = str(req.params["fts_q"])
+        if req.conds:
+            if counts.filter_first and not by_time and not 0 <= counts.total <= ranking.RANK_WINDOW:
+                return None
+        elif not by_time or (
+            counts.matches > MEMORY_MAX_MATCHES and not self.rowsets.has_matches(req.snap, fts_q)
+        ):
+            return None
+        return self.rowsets.match_rows(conn, self.names, req.snap, req.query, str(req.params["fts_q"]))
 
     def _resolve(self, req: SearchRequest, counts: Counts, total: int) -> Counts:
         """Remember the exact total of a query whose count was deferred."""
