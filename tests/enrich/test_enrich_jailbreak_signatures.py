@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from wildchat.curate.stages.batch import pipeline_schema
 from wildchat.curate.stages.base import StageConfigError
+from wildchat.curate.stages.batch import pipeline_schema
 from wildchat.curate.stages.jailbreak import JailbreakStage
 from wildchat.enrich.jailbreak import (
     CombinedMatcher,
