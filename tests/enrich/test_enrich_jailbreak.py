@@ -11,10 +11,10 @@ import pytest
 from wildchat.enrich.jailbreak import (
     JailbreakMatcher,
     LibraryEntry,
-    discover_templates,
     load_library,
     shingles,
 )
+from wildchat.enrich.jailbreak_discover import discover_templates
 
 random.seed(7)
 _VOCAB = [f"w{i}" for i in range(400)]

@@ -1,7 +1,7 @@
 """``wildchat jailbreaks discover RELEASE --out DIR``: find recurring jailbreak templates in a release.
 
 Clusters long user turns reused across distinct users (MinHash LSH over
-word shingles, :func:`wildchat.enrich.jailbreak.discover_templates`), ranks
+word shingles, :func:`wildchat.enrich.jailbreak_discover.discover_templates`), ranks
 the clusters by distinct users and by how often the assistant's next reply
 was flagged toxic, and writes into ``DIR``:
 
@@ -149,7 +149,7 @@ def discover(
     top: int = typer.Option(100, "--top", min=1, help="Clusters kept in the library and summary."),
 ) -> None:
     """Cluster long user turns reused across users and write a jailbreak library + summary."""
-    from wildchat.enrich.jailbreak import discover_templates
+    from wildchat.enrich.jailbreak_discover import discover_templates
 
     if not release.is_dir():
         typer.echo(f"error: {release} is not a folder", err=True)
