@@ -88,3 +88,40 @@ def test_memory_pages_equal_sql_pages(
     assert total == _sql_count(ix, query) and total > 0
     assert sum(len(ids) for _, ids, _ in expected) == total  # every match exactly once across pages
     assert len({i for _, ids, _ in expected for i in ids}) == total
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"country": "Germany", "min_turns": "2"},
+        {"language": "English"},
+        {"until": "2024-01-05"},
+        {"toxic": "0"},
+    ],
+    ids=str,
+)
+def test_browse_pages_from_memory_equal_sql_pages(
+    tmp_path_factory: pytest.TempPathFactory, params: dict[str, str]
+) -> None:
+    base = tmp_path_factory.getbasetemp() / "mempages_corpus"
+    url = f"sqlite:///{base / 'index.db'}"
+    if not (base / "index.db").exists():
+        build_index([write_shard(base / "rel" / "corpus.parquet", corpus())], url, map=False)
+    with open_index(url) as ix:
+        ix.planner.rowsets = RowSets(min_docs=10**9)
+        expected = _pages(ix, params)
+        assert ix.planner.last_plan["plan"] == "browse"
+        memory = RowSets(min_docs=1)
+        with ix.engine.connect() as conn:
+            memory.load(conn, Snapshot.read(conn).version)
+            q = parse_search_params(params)
+            conds = filter_conditions(conn, ix.planner.names, q)
+            sql = conn.execute(select(func.count()).select_from(conversations).where(*conds)).scalar_one()
+        ix.planner.rowsets = memory
+        assert _pages(ix, params) == expected
+        assert ix.planner.last_plan["plan"] == "browse, memory"
+    assert expected[0][0] == sql > 0
+    assert [i for _, ids, _ in expected for i in ids] == list(
+        dict.fromkeys(i for _, ids, _ in expected for i in ids)
+    )
+    assert sum(len(ids) for _, ids, _ in expected) == sql

@@ -164,6 +164,19 @@ class RowSets:
         keep = cols.mask(conn, names, q) if cols is not None else None
         return None if keep is None else int(np.count_nonzero(keep))
 
+    def filtered_ids(
+        self, conn: Connection, names: DatasetNames, snap: Snapshot, q: SearchQuery
+    ) -> MatchRows | None:
+        """Every conversation passing the filters of ``q`` (ascending ids), or ``None`` (SQL answers)."""
+        if conn.dialect.name != "sqlite":
+            return None
+        cols = self._columns_for(conn.engine, snap)
+        keep = cols.mask(conn, names, q) if cols is not None else None
+        if cols is None or keep is None:
+            return None
+        ids = np.flatnonzero(keep).astype(np.int64)
+        return MatchRows(ids, ids, cols.arrays["ts"])
+
     def _match_ids(self, conn: Connection, cols: _Columns, fts_q: str) -> np.ndarray[Any, Any]:
         """Row ids the full-text expression ``fts_q`` matches (cached per index version)."""
         key = (cols.version, fts_q)

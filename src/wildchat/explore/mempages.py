@@ -32,7 +32,7 @@ from wildchat.explore.query import encode_cursor
 from wildchat.explore.ranking import SearchRequest
 from wildchat.explore.tables import conversations
 
-__all__ = ["memory_page", "newest_first", "score_ids"]
+__all__ = ["memory_page", "newest_first", "rows_by_id", "score_ids"]
 
 c = conversations.c
 Position = tuple[float | int, int, int] | None
@@ -74,7 +74,7 @@ def score_ids(
     return [(float(rank), int(i)) for i, rank in conn.exec_driver_sql(sql, args)]
 
 
-def _rows(conn: Connection, ids: list[int]) -> list[Any]:
+def rows_by_id(conn: Connection, ids: list[int]) -> list[Any]:
     """Hit rows of ``ids``, in that order."""
     by_id = {r.id: r for r in conn.execute(select(*HIT_COLUMNS).where(c.id.in_(ids)))} if ids else {}
     return [by_id[i] for i in ids]
@@ -93,12 +93,12 @@ def _ranked(
         if position is not None:
             keyed = [k for k in keyed if k > (position[0], position[1])]
         keyed = keyed[:want]
-        picked = list(zip(_rows(conn, [i for _, i in keyed]), [r for r, _ in keyed], strict=True))
+        picked = list(zip(rows_by_id(conn, [i for _, i in keyed]), [r for r, _ in keyed], strict=True))
     if len(picked) < want and len(ids) > len(window):
         below = int(window[0]) if in_window else int(position[1])  # type: ignore[index]
         start = int(np.searchsorted(ids, below, "left"))
         tail = [int(i) for i in ids[max(0, start - (want - len(picked))) : start][::-1]]
-        picked += [(r, None) for r in _rows(conn, tail)]
+        picked += [(r, None) for r in rows_by_id(conn, tail)]
     return picked
 
 
@@ -117,7 +117,7 @@ def memory_page(
     total, want = len(found.ids), req.query.limit + 1
     if by_time:
         picked: list[tuple[Any, float | None]] = [
-            (r, None) for r in _rows(conn, newest_first(found, position, want))
+            (r, None) for r in rows_by_id(conn, newest_first(found, position, want))
         ]
         scored = 0
     else:

@@ -37,7 +37,7 @@ from wildchat.explore.bitmaps import MatchRows, RowSets
 from wildchat.explore.counts import DEFERRED, CountCache, Counts, Snapshot, count_matches, join_total
 from wildchat.explore.filters import cannot_match, filter_conditions, query_terms
 from wildchat.explore.hits import HIT_COLUMNS, DatasetNames, hits_with_snippets, page_of_prompts
-from wildchat.explore.mempages import memory_page
+from wildchat.explore.mempages import memory_page, newest_first, rows_by_id
 from wildchat.explore.model import SearchPage, SearchQuery
 from wildchat.explore.query import decode_position, encode_cursor, query_fingerprint, validate_query
 from wildchat.explore.ranking import SearchRequest, page_within, ranked_page, window_rows
@@ -226,14 +226,20 @@ class SearchPlanner:
         self, conn: Connection, query: SearchQuery, conds: list[Any], fingerprint: str, snap: Snapshot
     ) -> SearchPage:
         """No text: filters only, newest first (``sort`` is ignored); the total from the row sets if read."""
+        position = decode_position(query.cursor, fingerprint) if query.cursor is not None else None
+        found = self.rowsets.filtered_ids(conn, self.names, snap, query) if conds else None
+        if found is not None:  # newest first from the columns in memory: no filter index to walk
+            self._note("browse, memory")
+            picked = rows_by_id(conn, newest_first(found, position, query.limit + 1))
+            return page_of_prompts(conn, self.names, picked, query.limit, fingerprint, len(found.ids))
         total = self.rowsets.filtered_rows(conn, self.names, snap, query)
         if total is None:
             total = int(
                 conn.execute(select(func.count()).select_from(conversations).where(*conds)).scalar_one()
             )
         page_q = select(*HIT_COLUMNS).where(*conds)
-        if query.cursor is not None:
-            key, last, _phase = decode_position(query.cursor, fingerprint)
+        if position is not None:
+            key, last = position[0], position[1]
             page_q = page_q.where(or_(c.ts < key, and_(c.ts == key, c.id < last)))
         rows = conn.execute(page_q.order_by(c.ts.desc(), c.id.desc()).limit(query.limit + 1)).all()
         return page_of_prompts(conn, self.names, rows, query.limit, fingerprint, total)
