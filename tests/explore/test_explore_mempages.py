@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.builders.releases import write_shard
 from tests.explore.explore_index_helpers import corpus
-from wildchat.explore import ranking
+from wildchat.explore import mempages, ranking
 from wildchat.explore.bitmaps import RowSets
 from wildchat.explore.build import build_index
 from wildchat.explore.counts import CountCache, Snapshot
@@ -125,3 +126,30 @@ def test_browse_pages_from_memory_equal_sql_pages(
         dict.fromkeys(i for _, ids, _ in expected for i in ids)
     )
     assert sum(len(ids) for _, ids, _ in expected) == sql
+
+
+def test_page_two_reuses_the_scored_window_and_pages_stay_equal(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = tmp_path_factory.getbasetemp() / "mempages_corpus"
+    url = f"sqlite:///{base / 'index.db'}"
+    if not (base / "index.db").exists():
+        build_index([write_shard(base / "rel" / "corpus.parquet", corpus())], url, map=False)
+    query = {"q": "fox", "language": "English"}
+    with open_index(url) as ix:
+        ix.planner.rowsets = RowSets(min_docs=10**9)
+        expected = _pages(ix, query, limit=1)
+        memory = RowSets(min_docs=1)
+        with ix.engine.connect() as conn:
+            memory.load(conn, Snapshot.read(conn).version)
+        ix.planner.rowsets = memory
+        calls: list[int] = []
+        real = mempages.score_ids
+
+        def counted(*args: Any) -> list[tuple[float, int]]:
+            calls.append(1)
+            return real(*args)
+
+        monkeypatch.setattr(mempages, "score_ids", counted)
+        assert _pages(ix, query, limit=1) == expected
+    assert len(expected) >= 3 and len(calls) == 1  # one window, scored once for every page

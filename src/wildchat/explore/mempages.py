@@ -18,6 +18,9 @@ the filtered matches are known already (an array, exact), so:
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -32,10 +35,12 @@ from wildchat.explore.query import encode_cursor
 from wildchat.explore.ranking import SearchRequest
 from wildchat.explore.tables import conversations
 
-__all__ = ["memory_page", "newest_first", "rows_by_id", "score_ids"]
+__all__ = ["SCORE_CACHE_SIZE", "ScoreCache", "memory_page", "newest_first", "rows_by_id", "score_ids"]
 
 c = conversations.c
 Position = tuple[float | int, int, int] | None
+#: Scored windows kept (LRU; up to RANK_WINDOW ``(rank, id)`` pairs each).
+SCORE_CACHE_SIZE = 16
 
 
 def newest_first(found: MatchRows, position: Position, n: int) -> list[int]:
@@ -74,6 +79,41 @@ def score_ids(
     return [(float(rank), int(i)) for i, rank in conn.exec_driver_sql(sql, args)]
 
 
+class ScoreCache:
+    """Thread-safe LRU of scored windows, so page 2 of a query does not score its window again.
+
+    Keyed by index version, full-text expression and a digest of the window's
+    ids: a score depends on nothing else, so an entry is never stale.
+    """
+
+    def __init__(self, size: int = SCORE_CACHE_SIZE) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], list[tuple[float, int]]] = OrderedDict()
+
+    def scored(
+        self,
+        conn: Connection,
+        version: tuple[Any, ...],
+        fts_q: str,
+        found: MatchRows,
+        window: np.ndarray[Any, Any],
+    ) -> list[tuple[float, int]]:
+        """``(rank, id)`` of ``window`` ascending (:func:`score_ids`), from the cache when scored before."""
+        key = (version, fts_q, len(window), hashlib.blake2b(window.tobytes(), digest_size=16).digest())
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        keyed = sorted(score_ids(conn, fts_q, found, window))
+        with self._lock:
+            self._items[key] = keyed
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return keyed
+
+
 def rows_by_id(conn: Connection, ids: list[int]) -> list[Any]:
     """Hit rows of ``ids``, in that order."""
     by_id = {r.id: r for r in conn.execute(select(*HIT_COLUMNS).where(c.id.in_(ids)))} if ids else {}
@@ -81,7 +121,7 @@ def rows_by_id(conn: Connection, ids: list[int]) -> list[Any]:
 
 
 def _ranked(
-    conn: Connection, req: SearchRequest, found: MatchRows, position: Position, want: int
+    conn: Connection, req: SearchRequest, found: MatchRows, position: Position, want: int, scores: ScoreCache
 ) -> list[tuple[Any, float | None]]:
     """The next ``want`` rows by the window rule, as (hit row, rank or ``None`` in the tail)."""
     ids, size = found.ids, ranking.RANK_WINDOW
@@ -89,7 +129,7 @@ def _ranked(
     in_window = position is None or position[2] == 0
     picked: list[tuple[Any, float | None]] = []
     if in_window:
-        keyed = sorted(score_ids(conn, str(req.params["fts_q"]), found, window))
+        keyed = scores.scored(conn, req.snap.version, str(req.params["fts_q"]), found, window)
         if position is not None:
             keyed = [k for k in keyed if k > (position[0], position[1])]
         keyed = keyed[:want]
@@ -109,6 +149,7 @@ def memory_page(
     found: MatchRows,
     position: Position,
     by_time: bool,
+    scores: ScoreCache,
 ) -> tuple[SearchPage, int]:
     """One page of ``req`` from ``found``; also how many matches were scored.
 
@@ -121,7 +162,7 @@ def memory_page(
         ]
         scored = 0
     else:
-        picked = _ranked(conn, req, found, position, want)
+        picked = _ranked(conn, req, found, position, want, scores)
         scored = min(total, ranking.RANK_WINDOW)
     more = len(picked) > req.query.limit
     picked = picked[: req.query.limit]

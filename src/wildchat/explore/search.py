@@ -37,7 +37,7 @@ from wildchat.explore.bitmaps import MatchRows, RowSets
 from wildchat.explore.counts import DEFERRED, CountCache, Counts, Snapshot, count_matches, join_total
 from wildchat.explore.filters import cannot_match, filter_conditions, query_terms
 from wildchat.explore.hits import HIT_COLUMNS, DatasetNames, hits_with_snippets, page_of_prompts
-from wildchat.explore.mempages import memory_page, newest_first, rows_by_id
+from wildchat.explore.mempages import ScoreCache, memory_page, newest_first, rows_by_id
 from wildchat.explore.model import SearchPage, SearchQuery
 from wildchat.explore.query import decode_position, encode_cursor, query_fingerprint, validate_query
 from wildchat.explore.ranking import SearchRequest, page_within, ranked_page, window_rows
@@ -70,6 +70,7 @@ class SearchPlanner:
         self.names = names
         self.cache = CountCache()
         self.rowsets = RowSets()
+        self.scores = ScoreCache()
         self._local = threading.local()
 
     @property
@@ -110,7 +111,7 @@ class SearchPlanner:
         if found is not None:
             if counts.total < 0:
                 self._resolve(req, counts, len(found.ids))
-            page, scored = memory_page(conn, self.names, req, found, position, by_time)
+            page, scored = memory_page(conn, self.names, req, found, position, by_time, self.scores)
             self._note("memory", scored)
             return page
         within = self.dialect.match_within(select(c.id).where(*conds)) if counts.filter_first else None
