@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -119,3 +120,30 @@ def test_highlight_and_snippet_offsets() -> None:
     assert [snippet[s:e] for s, e in offsets] == ["quick"]
     plain, none = make_snippet(["line one\nline two"], parse_terms(""))
     assert plain == "line one line two" and none == []
+
+
+def _reference_spans(text: str, words: list[str]) -> list[tuple[int, int]]:
+    """Whole-word occurrences of ``words`` by a look-behind regex (ASCII texts: folding keeps offsets)."""
+    pattern = r"(?<![^\W_])(" + "|".join(sorted(words, key=len, reverse=True)) + r")(?![^\W_])"
+    merged: list[tuple[int, int]] = []
+    for m in re.finditer(pattern, text.lower()):
+        if merged and m.start() <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], m.end()))
+        else:
+            merged.append(m.span())
+    return merged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "reprint print printer print_x x_print 9print print9 PRINT, (print)",
+        "primoris primorisprint print-primoris printprint print",
+        "print" * 5 + " print a" + " print" * 3,
+        "",
+    ],
+)
+def test_highlight_marks_whole_words_only(text: str) -> None:
+    spans = highlight(text, parse_terms("print primoris"))
+    assert spans == _reference_spans(text, ["print", "primoris"])
+    assert all(text[s:e].lower() in {"print", "primoris"} for s, e in spans)
