@@ -147,3 +147,9 @@ def test_highlight_marks_whole_words_only(text: str) -> None:
     spans = highlight(text, parse_terms("print primoris"))
     assert spans == _reference_spans(text, ["print", "primoris"])
     assert all(text[s:e].lower() in {"print", "primoris"} for s, e in spans)
+
+
+def test_highlight_of_cjk_only_and_mixed_queries() -> None:
+    text = "今天天气很好 reprint print 天气"
+    assert [text[s:e] for s, e in highlight(text, parse_terms("天气"))] == ["天气", "天气"]
+    assert [text[s:e] for s, e in highlight(text, parse_terms("天气 print"))] == ["天气", "print", "天气"]

@@ -233,7 +233,10 @@ def highlight(text: str, terms: Terms) -> list[tuple[int, int]]:
         return []
     folded = fold(text)
     if len(folded) == len(text):
-        found = islice(_whole_words(_terms_re(terms.tokens).finditer(folded), folded), MAX_HIGHLIGHTS)
+        found_all = _terms_re(terms.tokens).finditer(folded)
+        if any(not _CJK_RUN.fullmatch(t) for t in terms.tokens):  # group 1 is the words' group
+            found_all = _whole_words(found_all, folded)
+        found = islice(found_all, MAX_HIGHLIGHTS)
         hits = [m.span(1) if m.group(1) is not None else m.span(m.lastindex or 1) for m in found]
     else:
         wanted = terms.tokens
