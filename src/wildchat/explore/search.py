@@ -10,6 +10,10 @@ Plans (chosen per request; every one keeps the exact total and a keyset cursor):
   and index version (:class:`~wildchat.explore.counts.CountCache`); with
   filters, from the match ids and the filter columns held in memory
   (:class:`~wildchat.explore.bitmaps.RowSets`, SQLite) instead of a join;
+* **memory** (SQLite, the filter columns read): with filters, or newest first
+  with at most :data:`MEMORY_MAX_MATCHES` matches, the page comes from the
+  filtered match ids (:func:`~wildchat.explore.mempages.memory_page`: same
+  order, total and cursors as the SQL plans below); browsing with filters too;
 * **selective filters** (fewer filtered rows than 1/FILTER_FIRST_RATIO of the
   matches) on SQLite: :func:`~wildchat.explore.ranking.page_within`, one pass;
 * **relevance**: :func:`~wildchat.explore.ranking.ranked_page` -- exact bm25
@@ -109,11 +113,7 @@ class SearchPlanner:
         position = decode_position(query.cursor, fingerprint) if query.cursor is not None else None
         found = self._in_memory(conn, req, counts, by_time)
         if found is not None:
-            if counts.total < 0:
-                self._resolve(req, counts, len(found.ids))
-            page, scored = memory_page(conn, self.names, req, found, position, by_time, self.scores)
-            self._note("memory", scored)
-            return page
+            return self._memory_page(conn, req, counts, found, position, by_time)
         within = self.dialect.match_within(select(c.id).where(*conds)) if counts.filter_first else None
         if within is not None:
             key_last = (position[0], position[1]) if position is not None else None
@@ -161,6 +161,22 @@ class SearchPlanner:
                 hit = count_matches(conn, self.dialect, req.conds, ids, req.params, ratio, defer_join)
             self.cache.put(self._key(req), hit)
         return hit
+
+    def _memory_page(
+        self,
+        conn: Connection,
+        req: SearchRequest,
+        counts: Counts,
+        found: MatchRows,
+        position: tuple[float | int, int, int] | None,
+        by_time: bool,
+    ) -> SearchPage:
+        """The page from ``found`` (:func:`memory_page`); a deferred total is remembered."""
+        if counts.total < 0:
+            self._resolve(req, counts, len(found.ids))
+        page, scored = memory_page(conn, self.names, req, found, position, by_time, self.scores)
+        self._note("memory", scored)
+        return page
 
     def _in_memory(
         self, conn: Connection, req: SearchRequest, counts: Counts, by_time: bool
