@@ -154,26 +154,31 @@ class RowSets:
         if engine.dialect.name == "sqlite":
             self._columns_for(engine, snap)
 
-    def filtered_rows(
+    def _mask(
         self, conn: Connection, names: DatasetNames, snap: Snapshot, q: SearchQuery
-    ) -> int | None:
-        """Exact number of conversations passing the filters of ``q``, or ``None`` (SQL counts)."""
+    ) -> tuple[_Columns, np.ndarray[Any, Any]] | None:
+        """The columns and the boolean mask of rows passing the filters of ``q``; ``None`` = SQL answers."""
         if conn.dialect.name != "sqlite":
             return None
         cols = self._columns_for(conn.engine, snap)
         keep = cols.mask(conn, names, q) if cols is not None else None
-        return None if keep is None else int(np.count_nonzero(keep))
+        return None if cols is None or keep is None else (cols, keep)
+
+    def filtered_rows(
+        self, conn: Connection, names: DatasetNames, snap: Snapshot, q: SearchQuery
+    ) -> int | None:
+        """Exact number of conversations passing the filters of ``q``, or ``None`` (SQL counts)."""
+        found = self._mask(conn, names, snap, q)
+        return None if found is None else int(np.count_nonzero(found[1]))
 
     def filtered_ids(
         self, conn: Connection, names: DatasetNames, snap: Snapshot, q: SearchQuery
     ) -> MatchRows | None:
         """Every conversation passing the filters of ``q`` (ascending ids), or ``None`` (SQL answers)."""
-        if conn.dialect.name != "sqlite":
+        found = self._mask(conn, names, snap, q)
+        if found is None:
             return None
-        cols = self._columns_for(conn.engine, snap)
-        keep = cols.mask(conn, names, q) if cols is not None else None
-        if cols is None or keep is None:
-            return None
+        cols, keep = found
         ids = np.flatnonzero(keep).astype(np.int64)
         return MatchRows(ids, ids, cols.arrays["ts"])
 
